@@ -1,0 +1,99 @@
+# akili - build, test, demo.
+#
+#   make            release binary build/release/akili (-O2)
+#   make asan       the same under AddressSanitizer + UBSan (build/asan/akili)
+#   make demo       install what is missing, build, run the flagship product
+#   make test       every test (unit, pipeline, fuzz smoke) under ASan+UBSan;
+#                   ends with "N passed, N failed"
+#   make fuzz       longer libFuzzer runs of every parser (not part of test)
+#   make clean
+
+CC      ?= cc
+PKGS    := yaml-0.1 sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-missing-field-initializers -Wformat=2 -Wvla
+STD     := -std=c17 -D_GNU_SOURCE
+INCS    := $(patsubst %,-I%,$(shell find src -type d)) -Itests/unit
+LIBS    := $(PKG_LIBS) -lm -lpthread
+
+REL_FLAGS  := -O2 -g $(STD) $(WARN) $(INCS) $(PKG_CFLAGS) -MMD -MP
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined $(STD) $(WARN) $(INCS) $(PKG_CFLAGS) -MMD -MP
+
+SRCS     := $(shell find src -name '*.c' | sort)
+LIB_SRCS := $(filter-out src/cli/main.c,$(SRCS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+
+REL_OBJS  := $(patsubst %.c,build/release/%.o,$(SRCS))
+ASAN_OBJS := $(patsubst %.c,build/asan/%.o,$(SRCS))
+ASAN_LIB_OBJS := $(patsubst %.c,build/asan/%.o,$(LIB_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
+
+.PHONY: all release asan unit test demo fuzz fuzzers clean deps bench
+all: release
+release: build/release/akili
+asan: build/asan/akili
+
+build/release/akili: $(REL_OBJS)
+	$(CC) -o $@ $^ $(LIBS)
+
+build/asan/akili: $(ASAN_OBJS)
+	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
+
+build/release/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_FLAGS) -c -o $@ $<
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -c -o $@ $<
+
+build/asan/libakili.a: $(ASAN_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+build/asan/tests/%: tests/unit/%.c build/asan/libakili.a tests/unit/ak_test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -fsanitize=address,undefined -o $@ $< build/asan/libakili.a $(LIBS)
+
+unit: $(UNIT_BINS)
+
+# libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+              $(STD) $(INCS) $(PKG_CFLAGS) -Wall -Wno-unused-command-line-argument -MMD -MP
+FUZZ_LIB_OBJS := $(patsubst %.c,build/fuzz/%.o,$(LIB_SRCS))
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -c -o $@ $<
+build/fuzz/libakili.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libakili.a
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libakili.a $(LIBS)
+fuzzers: $(FUZZ_BINS)
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory asan unit release
+	@tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory release
+	@scripts/demo.sh
+
+fuzz: deps
+	@tests/fuzz/run.sh long
+
+bench: deps
+	@$(MAKE) --no-print-directory release
+	@bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)

@@ -1,0 +1,52 @@
+/* ak_buf.h - a growable byte buffer (strings, serialised records, output).
+ *
+ * Appends never fail silently: after an allocation failure the buffer is
+ * marked `oom` and further appends are ignored, so a writer can append many
+ * pieces and check once at the end.  The content is always NUL-terminated
+ * (the NUL is not counted in len) once anything was appended.
+ */
+#ifndef AK_BUF_H
+#define AK_BUF_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ak_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool oom;
+} ak_buf_t;
+
+#define AK_BUF_INIT {NULL, 0, 0, false}
+
+void ak_buf_free(ak_buf_t *b);
+static inline void ak_buf_clear(ak_buf_t *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+int ak_buf_reserve(ak_buf_t *b, size_t extra);
+void ak_buf_put(ak_buf_t *b, const void *p, size_t n);
+void ak_buf_puts(ak_buf_t *b, const char *s);
+void ak_buf_putc(ak_buf_t *b, char c);
+void ak_buf_printf(ak_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ak_buf_vprintf(ak_buf_t *b, const char *fmt, va_list ap);
+/* Little-endian fixed-width and LEB128 varints, for binary formats. */
+void ak_buf_put_u32le(ak_buf_t *b, uint32_t v);
+void ak_buf_put_u64le(ak_buf_t *b, uint64_t v);
+void ak_buf_put_uvarint(ak_buf_t *b, uint64_t v);
+void ak_buf_put_svarint(ak_buf_t *b, int64_t v);
+/* JSON string literal with quotes and escapes. */
+void ak_buf_put_json_str(ak_buf_t *b, const char *s, size_t n);
+/* Hands the bytes to the caller (who ak_free()s them); the buffer is reset. */
+char *ak_buf_steal(ak_buf_t *b);
+
+/* Reading LEB128 varints; return bytes consumed or 0 on truncated input. */
+size_t ak_get_uvarint(const uint8_t *p, size_t n, uint64_t *out);
+size_t ak_get_svarint(const uint8_t *p, size_t n, int64_t *out);
+
+#endif
