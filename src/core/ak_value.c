@@ -192,19 +192,31 @@ size_t ak_fmt_double(double d, char *out, size_t cap)
         return (size_t)snprintf(out, cap, d < 0 ? "-inf" : "inf");
     if (d == 0)
         return (size_t)snprintf(out, cap, signbit(d) ? "-0.0" : "0.0");
-    for (int prec = 1; prec <= 17; prec++) {
-        int n = snprintf(out, cap, "%.*g", prec, d);
-        if (strtod(out, NULL) == d) {
-            /* integral values keep a ".0" so they read as floating point */
-            if (!strpbrk(out, ".en") && (size_t)n + 2 < cap) {
-                out[n++] = '.';
-                out[n++] = '0';
-                out[n] = '\0';
-            }
-            return (size_t)n;
-        }
+    /* shortest significant digits that read back exactly, then laid out as
+     * Python's repr does: fixed notation for exponents in [-4, 16) */
+    char tmp[40];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+        if (strtod(tmp, NULL) == d)
+            break;
     }
-    return (size_t)snprintf(out, cap, "%.17g", d);
+    if (prec > 17)
+        prec = 17;
+    const char *e = strchr(tmp, 'e');
+    int exp10 = e ? atoi(e + 1) : 0;
+    if (exp10 >= -4 && exp10 < 16) {
+        int decimals = prec - 1 - exp10;
+        if (decimals < 1)
+            decimals = 1;
+        int n = snprintf(out, cap, "%.*f", decimals, d);
+        /* %.Nf may show more digits than needed when decimals was forced to 1 */
+        return (size_t)n;
+    }
+    /* scientific: mantissa digits without trailing zeros, exponent without padding */
+    char mant[32];
+    snprintf(mant, sizeof mant, "%.*s", (int)(e - tmp), tmp);
+    return (size_t)snprintf(out, cap, "%se%s%02d", mant, exp10 < 0 ? "-" : "+", exp10 < 0 ? -exp10 : exp10);
 }
 
 void ak_val_to_text(const ak_val_t *v, ak_buf_t *out)
