@@ -90,6 +90,7 @@ ak_rec_t *ak_batch_add(ak_batch_t *b, ak_op_t op, uint64_t pos)
         v[i] = ak_v_null();
     ak_rec_t *r = &b->recs[b->n++];
     r->op = (uint8_t)op;
+    r->flags = 0;
     r->present = 0;
     r->pos = pos;
     r->ts_ms = 0;

@@ -46,8 +46,11 @@ typedef enum ak_op {
     AK_OP_TRUNCATE = 3,  /* removes every row of the input */
 } ak_op_t;
 
+#define AK_REC_CDC 0x01  /* from a CDC event (Debezium envelope): applies in log order, no cursor rule */
+
 typedef struct ak_rec {
     uint8_t op;          /* ak_op_t */
+    uint8_t flags;       /* AK_REC_* */
     uint64_t present;    /* bit i set: column i was present in the source record */
     uint64_t pos;        /* source position of the record (file offset, ...) */
     int64_t ts_ms;       /* Debezium ts_ms, or 0 */

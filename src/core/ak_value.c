@@ -219,6 +219,59 @@ size_t ak_fmt_double(double d, char *out, size_t cap)
     return (size_t)snprintf(out, cap, "%se%s%02d", mant, exp10 < 0 ? "-" : "+", exp10 < 0 ? -exp10 : exp10);
 }
 
+size_t ak_fmt_double_js(double d, char *out, size_t cap)
+{
+    if (isnan(d) || isinf(d))
+        return (size_t)snprintf(out, cap, "null");
+    if (d == 0)
+        return (size_t)snprintf(out, cap, "0");
+    char tmp[40];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    if (prec > 17)
+        prec = 17;
+    /* digits without the point, and the decimal exponent n (value = 0.d1d2.. x 10^n) */
+    char digits[32];
+    int k = 0;
+    bool neg = tmp[0] == '-';
+    for (const char *p = tmp + neg; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[k++] = *p;
+    while (k > 1 && digits[k - 1] == '0')
+        k--;
+    digits[k] = '\0';
+    int n = atoi(strchr(tmp, 'e') + 1) + 1;
+    size_t o = 0;
+    if (neg && o + 1 < cap)
+        out[o++] = '-';
+    if (k <= n && n <= 21) {
+        o += (size_t)snprintf(out + o, cap - o, "%s%0*d", digits, n - k, 0);
+        /* %0*d with 0 width prints "0": trim it when no zeros are needed */
+        if (n == k)
+            out[--o] = '\0';
+    } else if (0 < n && n <= 21) {
+        o += (size_t)snprintf(out + o, cap - o, "%.*s.%s", n, digits, digits + n);
+    } else if (-6 < n && n <= 0) {
+        o += (size_t)snprintf(out + o, cap - o, "0.%0*d%s", -n, 0, digits);
+        if (n == 0) {
+            /* "0." + "" zeros: %0*d printed one '0' too many */
+            memmove(out + o - k - 1, out + o - k, (size_t)k + 1);
+            o--;
+        }
+    } else {
+        int e = n - 1;
+        if (k == 1)
+            o += (size_t)snprintf(out + o, cap - o, "%se%c%d", digits, e < 0 ? '-' : '+', e < 0 ? -e : e);
+        else
+            o += (size_t)snprintf(out + o, cap - o, "%c.%se%c%d", digits[0], digits + 1, e < 0 ? '-' : '+', e < 0 ? -e : e);
+    }
+    return o;
+}
+
 void ak_val_to_text(const ak_val_t *v, ak_buf_t *out)
 {
     char tmp[64];

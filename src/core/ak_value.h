@@ -75,8 +75,12 @@ uint64_t ak_val_hash(const ak_val_t *v, uint64_t seed);
  * UTC ("2026-11-01T10:00:00.123Z"), booleans true/false.  NULL appends
  * nothing (callers decide how NULL looks). */
 void ak_val_to_text(const ak_val_t *v, ak_buf_t *out);
-/* Shortest decimal that reads back as the same double ("0.1", "1e+20"). */
+/* Shortest decimal that reads back as the same double, laid out as
+ * Python's repr ("0.1", "2.0", "1e+16"). */
 size_t ak_fmt_double(double d, char *out, size_t cap);
+/* The same digits laid out as JavaScript's Number#toString ("2", "0.1",
+ * "1e+21"), for JSON output; NaN/Infinity are not representable: "null". */
+size_t ak_fmt_double_js(double d, char *out, size_t cap);
 
 /* Hash primitives. */
 uint64_t ak_hash_bytes(const void *p, size_t n, uint64_t seed);

@@ -89,8 +89,21 @@ void ak_sql_stmt_free(ak_sql_stmt_t *st);
 int ak_sql_stmt_ncols(const ak_sql_stmt_t *st);
 const char *ak_sql_stmt_name(const ak_sql_stmt_t *st, int i);
 ak_type_t ak_sql_stmt_type(const ak_sql_stmt_t *st, int i);
+/* Sets the clock CURRENT_TIMESTAMP/NOW() read at the next execution. */
+void ak_sql_stmt_set_now(ak_sql_stmt_t *st, int64_t now_us);
 /* Runs the statement; the result owns its strings.  May be called again. */
 int ak_sql_execute(ak_sql_stmt_t *st, ak_rel_t **out, ak_err_t *err);
+/* The tables a statement reads and which of their columns it uses (any
+ * reference, including through `*`).  Valid while the statement lives. */
+typedef struct ak_sql_scan_info {
+    ak_sql_name_kind_t kind;
+    const char *schema;  /* NULL if unqualified */
+    const char *name;
+    int ncols;
+    const bool *used;
+} ak_sql_scan_info_t;
+int ak_sql_stmt_scans(const ak_sql_stmt_t *st, const ak_sql_scan_info_t **out, int *n);
+
 /* The plan as indented text, one operator per line. */
 void ak_sql_explain(const ak_sql_stmt_t *st, ak_buf_t *out);
 

@@ -28,6 +28,7 @@ typedef struct scol {
     ak_type_t type;
     int idx;
     bool hidden; /* a USING column's second copy: not in * nor unqualified lookups */
+    bool *used;  /* the base table's usage flag for this column, or NULL */
 } scol_t;
 
 typedef struct scope {
@@ -183,7 +184,7 @@ static scope_t scope_from_plan(binder_t *b, const ak_plan_t *p, const char *qual
         return s;
     }
     for (int i = 0; i < p->ncols; i++)
-        s.cols[i] = (scol_t){qual, p->names[i], p->types[i], i, false};
+        s.cols[i] = (scol_t){qual, p->names[i], p->types[i], i, false, NULL};
     return s;
 }
 
@@ -210,6 +211,8 @@ static int lookup_col(binder_t *b, const scope_t *s, const ak_ast_t *x, const sc
         }
     }
     if (nhits == 1) {
+        if (hit->used)
+            *hit->used = true;
         *out = hit;
         return 0;
     }
@@ -515,6 +518,7 @@ static ak_expr_t *bind_window_call(binder_t *b, ectx_t *c, const ak_ast_t *x)
         }
     }
     wc.ignore_nulls = x->ignore_nulls;
+    wc.agg.text = span_text(b, x->off, x->end);
     /* types and argument checks */
     int na = wc.agg.nargs;
     switch (wc.fn) {
@@ -624,6 +628,7 @@ static ak_expr_t *bind_agg_call(binder_t *b, ectx_t *c, const ak_ast_t *x, ak_ag
         return NULL;
     }
     call.distinct = x->distinct;
+    call.text = span_text(b, x->off, x->end);
     ectx_t inner = *c;
     inner.allow_agg = false;
     inner.allow_win = false;
@@ -1212,8 +1217,9 @@ static ak_plan_t *plan_windows(binder_t *b, ectx_t *c, ak_plan_t *in, int *win_c
                 continue;
             done[j] = true;
             w->wins[k] = c->wins[j];
-            w->names[in->ncols + k] = (char *)(c->wins[j].fn == WIN_AGG ? ak_agg_name(c->wins[j].agg.fn)
-                                                                         : ak_win_name(c->wins[j].fn));
+            w->names[in->ncols + k] = (char *)(c->wins[j].agg.text ? c->wins[j].agg.text
+                                               : c->wins[j].fn == WIN_AGG ? ak_agg_name(c->wins[j].agg.fn)
+                                                                          : ak_win_name(c->wins[j].fn));
             w->types[in->ncols + k] = c->wins[j].agg.type;
             win_col[j] = in->ncols + k;
             k++;
@@ -1272,6 +1278,26 @@ static ak_plan_t *scan_plan(binder_t *b, const ak_sql_table_t *t, const char *di
     }
     p->table = *t;
     p->table_name = ak_arena_strdup(b->a, display);
+    ak_sql_stmt_t *st = b->st;
+    if (st->nscans == st->cap_scans) {
+        int nc = st->cap_scans ? st->cap_scans * 2 : 8;
+        ak_sql_scan_info_t *nv = ak_arena_alloc(b->a, sizeof *nv * (size_t)nc);
+        if (!nv) {
+            nomem(b);
+            return NULL;
+        }
+        if (st->nscans)
+            memcpy(nv, st->scans, sizeof *nv * (size_t)st->nscans);
+        st->scans = nv;
+        st->cap_scans = nc;
+    }
+    bool *used = ak_arena_zalloc(b->a, sizeof *used * (size_t)t->ncols);
+    if (!used) {
+        nomem(b);
+        return NULL;
+    }
+    st->scans[st->nscans++] = (ak_sql_scan_info_t){AK_SQL_TABLE, NULL, p->table_name, t->ncols, used};
+    p->scan = st->nscans - 1;
     for (int i = 0; i < t->ncols; i++) {
         p->names[i] = ak_arena_strdup(b->a, t->names[i]);
         p->types[i] = t->types[i];
@@ -1480,6 +1506,10 @@ static ak_plan_t *bind_join(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
             bfail(b, f->off, AK_E_BIND, "USING column `%s` must exist on both sides of the join", using_cols[u]);
             return NULL;
         }
+        if (lc->used)
+            *lc->used = true;
+        if (rc->used)
+            *rc->used = true;
         ak_expr_t *le = col_ref(b, lc->idx, lc->type), *re = col_ref(b, rc->idx + l->ncols, rc->type);
         ak_expr_t *eq = ak_expr_new(b->a, EX_CMP, AK_BOOL);
         if (!le || !re || !eq || !(eq->args = ak_arena_alloc(b->a, sizeof(void *) * 2))) {
@@ -1610,6 +1640,22 @@ static ak_plan_t *bind_from(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
     if (scope->n < 0) {
         nomem(b);
         return NULL;
+    }
+    if (p->kind == P_SCAN) {
+        ak_sql_scan_info_t *si = &b->st->scans[p->scan];
+        if (f->kind == FROM_TEMPLATE) {
+            ak_sql_name_kind_t kind;
+            char *nm;
+            if (parse_template(b, f, &kind, &nm))
+                return NULL;
+            si->kind = kind;
+            si->name = nm;
+        } else {
+            si->schema = f->schema;
+            si->name = f->name;
+        }
+        for (int i = 0; i < scope->n; i++)
+            scope->cols[i].used = (bool *)&si->used[i];
     }
     return p;
 }
@@ -1743,6 +1789,8 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
             items[nitems].ast = NULL;
             items[nitems].star_col = k;
             items[nitems].name = sc->name;
+            if (sc->used)
+                *sc->used = true;
             nitems++;
             added++;
         }
@@ -1913,7 +1961,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
             ag->types[i] = groups[i]->type;
         }
         for (int i = 0; i < c.naggs; i++) {
-            ag->names[ng + i] = (char *)ak_agg_name(c.aggs[i].fn);
+            ag->names[ng + i] = (char *)(c.aggs[i].text ? c.aggs[i].text : ak_agg_name(c.aggs[i].fn));
             ag->types[ng + i] = c.aggs[i].type;
         }
         p = ag;

@@ -631,6 +631,12 @@ int ak_exec_plan(ak_exec_t *x, const ak_plan_t *p, ak_rel_t **res, bool *owned)
             return ak_errf(x->err, AK_E_INTERNAL, "table %s has no rows and no scan", p->table_name);
         if (p->table.scan(p->table.ctx, p->preds, p->npreds, res, x->err))
             return -1;
+        if (AK_GROW(x->keep, x->cap_keep, x->nkeep + 1)) {
+            ak_rel_free(*res);
+            return oom(x);
+        }
+        x->keep[x->nkeep++] = *res;
+        *owned = false;
         return 0;
     case P_CTE: {
         ak_sql_cte_slot_t *slot = &x->st->ctes[p->cte];

@@ -108,6 +108,7 @@ typedef struct ak_aggcall {
     int nargs;
     ak_expr_t *filter;       /* FILTER (WHERE ...) or NULL */
     ak_type_t type;          /* result type */
+    const char *text;        /* as written, for plans ("min(s.event_time)") */
 } ak_aggcall_t;
 
 typedef enum ak_win_fn {
@@ -161,6 +162,7 @@ struct ak_plan {
     ak_type_t *types;
     ak_plan_t *child, *right;
     /* SCAN */
+    int scan;                /* index in the statement's scan infos */
     ak_sql_table_t table;
     const char *table_name;
     ak_sql_pred_t *preds;
@@ -265,6 +267,8 @@ struct ak_sql_stmt {
     int nctes, cap_ctes;
     ak_expr_t **subqs;       /* subquery expressions, for cache release */
     int nsubqs, cap_subqs;
+    ak_sql_scan_info_t *scans; /* tables read, with used-column flags */
+    int nscans, cap_scans;
 };
 
 int ak_sql_bind(ak_sql_stmt_t *st, size_t *err_off, ak_err_t *err);
@@ -282,6 +286,9 @@ typedef struct ak_exec {
     /* cached subquery results, by expression */
     struct ak_subq_cache *cache;
     int ncache, cap_cache;
+    /* scanned tables own their strings: they live until the execution ends */
+    ak_rel_t **keep;
+    size_t nkeep, cap_keep;
 } ak_exec_t;
 
 int ak_exec_plan(ak_exec_t *x, const ak_plan_t *p, ak_rel_t **out, bool *owned);

@@ -53,6 +53,15 @@ int ak_sql_prepare(const char *sql, size_t len, const ak_sql_env_t *env, ak_sql_
     return 0;
 }
 
+int ak_sql_stmt_scans(const ak_sql_stmt_t *st, const ak_sql_scan_info_t **out, int *n)
+{
+    *out = st->scans;
+    *n = st->nscans;
+    return 0;
+}
+
+void ak_sql_stmt_set_now(ak_sql_stmt_t *st, int64_t now_us) { st->env.now_us = now_us; }
+
 int ak_sql_stmt_ncols(const ak_sql_stmt_t *st) { return st->root->ncols; }
 const char *ak_sql_stmt_name(const ak_sql_stmt_t *st, int i) { return st->root->names[i]; }
 ak_type_t ak_sql_stmt_type(const ak_sql_stmt_t *st, int i) { return st->root->types[i]; }
@@ -100,6 +109,9 @@ int ak_sql_execute(ak_sql_stmt_t *st, ak_rel_t **out, ak_err_t *err)
     for (int i = 0; x.cache && i < x.ncache; i++)
         ak_rel_free(x.cache[i].rel);
     ak_free(x.cache);
+    for (size_t i = 0; i < x.nkeep; i++)
+        ak_rel_free(x.keep[i]);
+    ak_free(x.keep);
     ak_arena_free(&x.arena);
     if (rc)
         return -1;

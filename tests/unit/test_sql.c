@@ -165,4 +165,36 @@ AK_TEST(errors_have_positions)
     fx_free(&db);
 }
 
+AK_TEST(used_columns)
+{
+    fx_db_t db;
+    seed_db(&db);
+    ak_sql_env_t env = {fx_resolve, &db, 0, "t.sql", 1};
+    ak_sql_stmt_t *st;
+    ak_err_t err;
+    AK_CHECK(ak_sql_prepare(SEED_SQL, strlen(SEED_SQL), &env, &st, &err) == 0);
+    const ak_sql_scan_info_t *si;
+    int n;
+    ak_sql_stmt_scans(st, &si, &n);
+    AK_CHECK_EQ_INT(n, 2);
+    AK_CHECK_STR(si[0].name, "clickstream");
+    AK_CHECK_EQ_INT(si[0].kind, AK_SQL_REF);
+    AK_CHECK(si[0].used[0] && si[0].used[1] && si[0].used[2] && si[0].used[3]);
+    AK_CHECK_STR(si[1].name, "user_profiles");
+    AK_CHECK(si[1].used[0] && si[1].used[1] && si[1].used[2] && si[1].used[3]);
+    ak_sql_stmt_free(st);
+    fx_add(&db, "wide", "a:TEXT,b:TEXT,c:TEXT\nx|y|z\n");
+    const char *q = "SELECT a FROM wide WHERE c = 'z'";
+    AK_CHECK(ak_sql_prepare(q, strlen(q), &env, &st, &err) == 0);
+    ak_sql_stmt_scans(st, &si, &n);
+    AK_CHECK(n == 1 && si[0].used[0] && !si[0].used[1] && si[0].used[2]);
+    ak_sql_stmt_free(st);
+    q = "SELECT * FROM wide";
+    AK_CHECK(ak_sql_prepare(q, strlen(q), &env, &st, &err) == 0);
+    ak_sql_stmt_scans(st, &si, &n);
+    AK_CHECK(n == 1 && si[0].used[0] && si[0].used[1] && si[0].used[2]);
+    ak_sql_stmt_free(st);
+    fx_free(&db);
+}
+
 int main(void) { return ak_test_main(); }

@@ -130,6 +130,17 @@ AK_TEST(units_and_values)
     AK_CHECK_STR(buf, "-2.5e-07");
     ak_fmt_double(9223372036854775807.0, buf, sizeof buf);
     AK_CHECK_STR(buf, "9.223372036854776e+18");
+    static const struct {
+        double d;
+        const char *js;
+    } js[] = {{2.0, "2"}, {0.5, "0.5"}, {1200.0, "1200"}, {1e21, "1e+21"}, {1e20, "100000000000000000000"},
+              {123.456, "123.456"}, {0.000001, "0.000001"}, {1e-7, "1e-7"}, {-1.5e-7, "-1.5e-7"},
+              {1.6666666666666667, "1.6666666666666667"}, {-0.25, "-0.25"}, {0.1, "0.1"}, {12345.678e10, "123456780000000"},
+              {9223372036854775807.0, "9223372036854776000"}, {1.25e22, "1.25e+22"}};
+    for (size_t i = 0; i < sizeof js / sizeof js[0]; i++) {
+        ak_fmt_double_js(js[i].d, buf, sizeof buf);
+        AK_CHECK_STR(buf, js[i].js);
+    }
     ak_buf_t o = AK_BUF_INIT;
     ak_val_t f = ak_v_float(2.0 / 3.0);
     ak_val_to_text(&f, &o);

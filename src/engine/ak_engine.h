@@ -1,0 +1,67 @@
+/* ak_engine.h - running data products: deploy (validate + record a
+ * version), run (ingest -> transform -> quality gates -> publish) and
+ * explain.
+ *
+ * A run works in micro-batches.  Each one polls every input until it is
+ * idle, appends the new change records to the input's log and applies them
+ * to its in-memory table, makes the logs durable and commits the source
+ * positions (with the dead letters) in one catalog transaction, and only
+ * then evaluates the transform over everything consumed, runs the quality
+ * checks and publishes when no critical check fails.  A crash anywhere
+ * loses nothing: the next run replays the committed logs and recomputes.
+ */
+#ifndef AK_ENGINE_H
+#define AK_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ak_buf.h"
+#include "ak_catalog.h"
+#include "ak_error.h"
+#include "ak_manifest.h"
+
+typedef struct ak_engine_opts {
+    bool once;              /* drain what is there, evaluate, exit */
+    int64_t interval_us;    /* continuous: how often to poll (default 1 s) */
+    int64_t max_batches;    /* continuous: stop after this many evaluated batches (0: until signalled) */
+    size_t batch_records;   /* records per poll call (default 65536) */
+    bool progress;          /* print progress lines to stderr */
+} ak_engine_opts_t;
+
+typedef struct ak_run_summary {
+    int64_t run_id;
+    ak_run_status_t status;
+    int64_t batches, records_in, deadletters, rows_out, published;
+    char message[1024];
+} ak_run_summary_t;
+
+/* Runs the product's active version.  Returns 0 when the run itself worked
+ * (even if quality gates blocked publishing: see sum->status), -1 when it
+ * failed (err says why; the run is recorded as failed). */
+int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t *o, ak_run_summary_t *sum,
+                  ak_err_t *err);
+/* Asks running loops to finish their micro-batch and stop (signal-safe). */
+void ak_engine_request_stop(void);
+bool ak_engine_stop_requested(void);
+
+/* Validates the manifests in `dir` against the catalog (connections exist,
+ * the SQL binds, the output schema matches, checks bind) and records them as
+ * `version`, the product's active one.  A human summary goes to report. */
+int ak_engine_deploy(ak_catalog_t *cat, const char *product, const char *version, const char *dir, ak_buf_t *report,
+                     ak_err_t *err);
+
+/* The active version's manifest. */
+int ak_engine_manifest(ak_catalog_t *cat, const char *product, ak_manifest_t **out, char **version, ak_err_t *err);
+
+/* Plan of the product's transform and how each part runs. */
+int ak_engine_explain(ak_catalog_t *cat, const char *product, ak_buf_t *out, ak_err_t *err);
+
+/* Forgets what the product consumed: logs and positions (the next run reads
+ * every input from the start).  Published tables stay until that run. */
+int ak_engine_reset(ak_catalog_t *cat, const char *product, ak_err_t *err);
+
+/* The clock for CURRENT_TIMESTAMP (AKILI_NOW or the wall clock). */
+int ak_engine_now(int64_t *now_us, ak_err_t *err);
+
+#endif

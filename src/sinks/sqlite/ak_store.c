@@ -1,0 +1,376 @@
+/* ak_store.c - published tables in per-namespace SQLite files.
+ *
+ * A replace builds the new contents in a scratch table, then in the same
+ * transaction drops the old table, renames the scratch one into place and
+ * builds the indexes, so the swap is atomic for readers (WAL mode).
+ */
+#include "ak_store.h"
+
+#include "ak_alloc.h"
+#include "ak_buf.h"
+#include "ak_sqlite.h"
+#include "ak_time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int ak__mkdir_p(const char *path, ak_err_t *err);
+
+struct ak_store {
+    sqlite3 *db;
+    char *path;
+};
+
+static const char *sqlite_type(ak_type_t t)
+{
+    switch (t) {
+    case AK_FLOAT:
+    case AK_DOUBLE: return "REAL";
+    case AK_TEXT:
+    case AK_INTERVAL:
+    case AK_NULL: return "TEXT";
+    default: return "INTEGER";
+    }
+}
+
+int ak_store_open(const char *home, const char *ns, ak_store_t **out, ak_err_t *err)
+{
+    *out = NULL;
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/serving", home);
+    if (ak__mkdir_p(dir, err))
+        return -1;
+    snprintf(path, sizeof path, "%s/%s.db", dir, ns);
+    ak_store_t *s = ak_calloc(1, sizeof *s);
+    if (!s || !(s->path = ak_strdup(path))) {
+        ak_free(s);
+        return ak_err_nomem(err);
+    }
+    if (ak_db_open(path, &s->db, err) ||
+        ak_db_exec(s->db,
+                   "CREATE TABLE IF NOT EXISTS _akili_tables (name TEXT PRIMARY KEY, columns TEXT NOT NULL, "
+                   "version TEXT, run_id INTEGER, rows INTEGER, updated_us INTEGER)",
+                   err)) {
+        ak_store_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void ak_store_close(ak_store_t *s)
+{
+    if (!s)
+        return;
+    ak_db_close(s->db);
+    ak_free(s->path);
+    ak_free(s);
+}
+
+static void q(ak_buf_t *b, const char *ident)
+{
+    char t[512];
+    ak_db_quote_ident(ident, t, sizeof t);
+    ak_buf_puts(b, t);
+}
+
+static int bind_val(sqlite3_stmt *st, int k, const ak_val_t *v)
+{
+    switch (v->type) {
+    case AK_NULL: return sqlite3_bind_null(st, k);
+    case AK_TEXT: return sqlite3_bind_text64(st, k, v->s ? v->s : "", v->n, SQLITE_STATIC, SQLITE_UTF8);
+    case AK_FLOAT:
+    case AK_DOUBLE: return sqlite3_bind_double(st, k, v->d);
+    case AK_INTERVAL: {
+        ak_buf_t b = AK_BUF_INIT;
+        ak_val_to_text(v, &b);
+        int rc = sqlite3_bind_text(st, k, b.data ? b.data : "", -1, SQLITE_TRANSIENT);
+        ak_buf_free(&b);
+        return rc;
+    }
+    default: return sqlite3_bind_int64(st, k, v->i);
+    }
+}
+
+int ak_store_replace(ak_store_t *s, const char *name, const ak_rel_t *rel, const ak_store_index_t *idx, int nidx,
+                     const char *version, int64_t run_id, ak_err_t *err)
+{
+    ak_buf_t sql = AK_BUF_INIT, cols = AK_BUF_INIT;
+    sqlite3_stmt *ins = NULL, *meta = NULL;
+    char tmp_name[300];
+    snprintf(tmp_name, sizeof tmp_name, "__akili_new_%s", name);
+    int rc = -1;
+    if (ak_db_exec(s->db, "BEGIN IMMEDIATE", err))
+        return -1;
+    ak_buf_puts(&sql, "DROP TABLE IF EXISTS ");
+    q(&sql, tmp_name);
+    ak_buf_puts(&sql, "; CREATE TABLE ");
+    q(&sql, tmp_name);
+    ak_buf_puts(&sql, " (");
+    for (int i = 0; i < rel->ncols; i++) {
+        if (i)
+            ak_buf_puts(&sql, ", ");
+        q(&sql, rel->names[i]);
+        ak_buf_printf(&sql, " %s", sqlite_type(rel->types[i]));
+        ak_buf_printf(&cols, "%s%s %s", i ? "," : "", rel->names[i], ak_type_name(rel->types[i]));
+    }
+    ak_buf_puts(&sql, ")");
+    if (sql.oom || cols.oom) {
+        ak_err_nomem(err);
+        goto done;
+    }
+    if (ak_db_exec(s->db, sql.data, err))
+        goto done;
+    ak_buf_clear(&sql);
+    ak_buf_puts(&sql, "INSERT INTO ");
+    q(&sql, tmp_name);
+    ak_buf_puts(&sql, " VALUES (");
+    for (int i = 0; i < rel->ncols; i++)
+        ak_buf_puts(&sql, i ? ",?" : "?");
+    ak_buf_puts(&sql, ")");
+    if (sql.oom) {
+        ak_err_nomem(err);
+        goto done;
+    }
+    if (ak_db_prepare(s->db, sql.data, &ins, err))
+        goto done;
+    for (size_t r = 0; r < rel->nrows; r++) {
+        const ak_val_t *row = ak_rel_row(rel, r);
+        for (int i = 0; i < rel->ncols; i++)
+            bind_val(ins, i + 1, &row[i]);
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            ak_db_fail(s->db, err, "writing the serving table");
+            goto done;
+        }
+        sqlite3_reset(ins);
+    }
+    ak_buf_clear(&sql);
+    ak_buf_puts(&sql, "DROP TABLE IF EXISTS ");
+    q(&sql, name);
+    ak_buf_puts(&sql, "; ALTER TABLE ");
+    q(&sql, tmp_name);
+    ak_buf_puts(&sql, " RENAME TO ");
+    q(&sql, name);
+    ak_buf_puts(&sql, ";");
+    for (int k = 0; k < nidx; k++) {
+        char iname[400];
+        snprintf(iname, sizeof iname, "%s__idx%d", name, k + 1);
+        ak_buf_printf(&sql, " CREATE %sINDEX ", idx[k].unique ? "UNIQUE " : "");
+        q(&sql, iname);
+        ak_buf_puts(&sql, " ON ");
+        q(&sql, name);
+        ak_buf_puts(&sql, " (");
+        for (int c = 0; c < idx[k].ncolumns; c++) {
+            if (c)
+                ak_buf_puts(&sql, ", ");
+            q(&sql, idx[k].columns[c]);
+        }
+        ak_buf_puts(&sql, ");");
+    }
+    if (sql.oom) {
+        ak_err_nomem(err);
+        goto done;
+    }
+    if (ak_db_exec(s->db, sql.data, err))
+        goto done;
+    if (ak_db_prepare(s->db,
+                      "INSERT OR REPLACE INTO _akili_tables(name, columns, version, run_id, rows, updated_us) "
+                      "VALUES (?,?,?,?,?,?)",
+                      &meta, err))
+        goto done;
+    sqlite3_bind_text(meta, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(meta, 2, cols.data ? cols.data : "", -1, SQLITE_STATIC);
+    if (version)
+        sqlite3_bind_text(meta, 3, version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(meta, 4, run_id);
+    sqlite3_bind_int64(meta, 5, (int64_t)rel->nrows);
+    sqlite3_bind_int64(meta, 6, ak_wall_us());
+    if (sqlite3_step(meta) != SQLITE_DONE) {
+        ak_db_fail(s->db, err, "recording the table");
+        goto done;
+    }
+    if (ak_db_exec(s->db, "COMMIT", err))
+        goto done;
+    rc = 0;
+done:
+    if (ins)
+        sqlite3_finalize(ins);
+    if (meta)
+        sqlite3_finalize(meta);
+    if (rc)
+        ak_db_exec(s->db, "ROLLBACK", NULL);
+    ak_buf_free(&sql);
+    ak_buf_free(&cols);
+    return rc;
+}
+
+int ak_store_drop(ak_store_t *s, const char *name, ak_err_t *err)
+{
+    ak_buf_t sql = AK_BUF_INIT;
+    ak_buf_puts(&sql, "BEGIN IMMEDIATE; DROP TABLE IF EXISTS ");
+    q(&sql, name);
+    ak_buf_puts(&sql, "; DELETE FROM _akili_tables WHERE name = ");
+    char lit[600];
+    size_t k = 0;
+    lit[k++] = '\'';
+    for (const char *p = name; *p && k < sizeof lit - 3; p++) {
+        if (*p == '\'')
+            lit[k++] = '\'';
+        lit[k++] = *p;
+    }
+    lit[k++] = '\'';
+    lit[k] = '\0';
+    ak_buf_puts(&sql, lit);
+    ak_buf_puts(&sql, "; COMMIT;");
+    int rc = sql.oom ? ak_err_nomem(err) : ak_db_exec(s->db, sql.data, err);
+    if (rc)
+        ak_db_exec(s->db, "ROLLBACK", NULL);
+    ak_buf_free(&sql);
+    return rc;
+}
+
+void ak_store_info_free(ak_store_table_t *t)
+{
+    for (int i = 0; t->names && i < t->ncols; i++)
+        ak_free(t->names[i]);
+    ak_free(t->names);
+    ak_free(t->types);
+    ak_free(t->version);
+    memset(t, 0, sizeof *t);
+}
+
+int ak_store_info(ak_store_t *s, const char *name, ak_store_table_t *out, ak_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st;
+    if (ak_db_prepare(s->db, "SELECT columns, version, run_id, rows, updated_us FROM _akili_tables WHERE name = ?", &st,
+                      err))
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return r == SQLITE_DONE ? 1 : ak_db_fail(s->db, err, "reading table metadata");
+    }
+    bool oom = false;
+    char *cols = ak_db_col_text(st, 0, &oom);
+    out->version = ak_db_col_text(st, 1, &oom);
+    out->run_id = sqlite3_column_int64(st, 2);
+    out->rows = sqlite3_column_int64(st, 3);
+    out->updated_us = sqlite3_column_int64(st, 4);
+    sqlite3_finalize(st);
+    int n = cols && *cols ? 1 : 0;
+    for (char *p = cols; p && *p; p++)
+        n += *p == ',';
+    out->names = ak_calloc((size_t)(n ? n : 1), sizeof *out->names);
+    out->types = ak_calloc((size_t)(n ? n : 1), sizeof *out->types);
+    if (oom || !out->names || !out->types)
+        goto nomem;
+    char *save = NULL;
+    for (char *tok = cols ? strtok_r(cols, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+        char *sp = strrchr(tok, ' ');
+        if (!sp)
+            continue;
+        *sp = '\0';
+        out->names[out->ncols] = ak_strdup(tok);
+        if (!out->names[out->ncols])
+            goto nomem;
+        out->types[out->ncols] = ak_type_parse(sp + 1, strlen(sp + 1));
+        if (out->types[out->ncols] == AK_NULL)
+            out->types[out->ncols] = AK_TEXT;
+        out->ncols++;
+    }
+    ak_free(cols);
+    return 0;
+nomem:
+    ak_free(cols);
+    ak_store_info_free(out);
+    return ak_err_nomem(err);
+}
+
+int ak_store_scan(ak_store_t *s, const char *name, const ak_store_table_t *info, const ak_sql_pred_t *preds, int npreds,
+                  ak_rel_t **out, ak_err_t *err)
+{
+    static const char *const ops[] = {"=", "<>", "<", "<=", ">", ">="};
+    *out = NULL;
+    ak_buf_t sql = AK_BUF_INIT;
+    ak_buf_puts(&sql, "SELECT ");
+    for (int i = 0; i < info->ncols; i++) {
+        if (i)
+            ak_buf_puts(&sql, ", ");
+        q(&sql, info->names[i]);
+    }
+    ak_buf_puts(&sql, " FROM ");
+    q(&sql, name);
+    for (int i = 0; i < npreds; i++) {
+        ak_buf_puts(&sql, i ? " AND " : " WHERE ");
+        q(&sql, info->names[preds[i].col]);
+        ak_buf_printf(&sql, " %s ?", ops[preds[i].op]);
+    }
+    if (sql.oom) {
+        ak_buf_free(&sql);
+        return ak_err_nomem(err);
+    }
+    sqlite3_stmt *st;
+    int rc = ak_db_prepare(s->db, sql.data, &st, err);
+    ak_buf_free(&sql);
+    if (rc)
+        return -1;
+    for (int i = 0; i < npreds; i++)
+        bind_val(st, i + 1, &preds[i].value);
+    ak_rel_t *r = ak_rel_new(info->ncols, (const char *const *)info->names, info->types);
+    if (!r) {
+        sqlite3_finalize(st);
+        return ak_err_nomem(err);
+    }
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        ak_val_t *row = ak_rel_push(r);
+        if (!row)
+            goto nomem;
+        for (int i = 0; i < info->ncols; i++) {
+            int ct = sqlite3_column_type(st, i);
+            ak_type_t t = info->types[i];
+            if (ct == SQLITE_NULL) {
+                row[i] = ak_v_null();
+                continue;
+            }
+            switch (t) {
+            case AK_TEXT: {
+                const char *txt = (const char *)sqlite3_column_text(st, i);
+                int n = sqlite3_column_bytes(st, i);
+                char *d = ak_arena_strndup(&r->arena, txt ? txt : "", (size_t)n);
+                if (!d)
+                    goto nomem;
+                row[i] = ak_v_text(d, (size_t)n);
+                break;
+            }
+            case AK_FLOAT: row[i] = ak_v_float(sqlite3_column_double(st, i)); break;
+            case AK_DOUBLE: row[i] = ak_v_double(sqlite3_column_double(st, i)); break;
+            case AK_INTERVAL: {
+                const char *txt = (const char *)sqlite3_column_text(st, i);
+                ak_val_t tv = ak_v_text(txt ? txt : "", txt ? strlen(txt) : 0);
+                if (ak_sql_cast(&tv, AK_INTERVAL, &r->arena, &row[i], err))
+                    row[i] = ak_v_null();
+                break;
+            }
+            default: {
+                ak_val_t v = {{.i = sqlite3_column_int64(st, i)}, 0, (uint8_t)t};
+                row[i] = v;
+                break;
+            }
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE) {
+        ak_rel_free(r);
+        return ak_db_fail(s->db, err, "reading the serving table");
+    }
+    *out = r;
+    return 0;
+nomem:
+    sqlite3_finalize(st);
+    ak_rel_free(r);
+    return ak_err_nomem(err);
+}

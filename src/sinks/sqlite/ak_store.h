@@ -1,0 +1,54 @@
+/* ak_store.h - the embedded serving store: published tables in SQLite.
+ *
+ * One database per namespace, $AKILI_HOME/serving/<namespace>.db, so a
+ * product's output `analytics.user_sessions` is table `user_sessions` there
+ * (attachable in sqlite3 as schema `analytics`).  A candidate that quality
+ * gates blocked is kept as `<name>__candidate` for inspection.  Column types
+ * are recorded in `_akili_tables`; timestamps are stored as INTEGER
+ * microseconds since the epoch (UTC), dates as INTEGER days, so range
+ * predicates use the indexes.
+ *
+ * Publishing replaces a table's contents in one transaction: readers see the
+ * old version or the new one, never a mix.  Not thread-safe per handle.
+ */
+#ifndef AK_STORE_H
+#define AK_STORE_H
+
+#include <stdint.h>
+
+#include "ak_error.h"
+#include "ak_sql.h"
+
+typedef struct ak_store ak_store_t;
+
+typedef struct ak_store_index {
+    const char *const *columns;
+    int ncolumns;
+    bool unique;
+} ak_store_index_t;
+
+typedef struct ak_store_table {
+    int ncols;
+    char **names;
+    ak_type_t *types;
+    char *version;
+    int64_t run_id;
+    int64_t rows;
+    int64_t updated_us;
+} ak_store_table_t;
+
+int ak_store_open(const char *home, const char *ns, ak_store_t **out, ak_err_t *err);
+void ak_store_close(ak_store_t *s);
+
+/* Replaces table `name` with the rows of rel (atomically), with indexes. */
+int ak_store_replace(ak_store_t *s, const char *name, const ak_rel_t *rel, const ak_store_index_t *idx, int nidx,
+                     const char *version, int64_t run_id, ak_err_t *err);
+int ak_store_drop(ak_store_t *s, const char *name, ak_err_t *err);
+/* Table metadata; returns 1 (not an error) when the table does not exist. */
+int ak_store_info(ak_store_t *s, const char *name, ak_store_table_t *out, ak_err_t *err);
+void ak_store_info_free(ak_store_table_t *t);
+/* Rows of `name` satisfying the predicates (columns by index in info). */
+int ak_store_scan(ak_store_t *s, const char *name, const ak_store_table_t *info, const ak_sql_pred_t *preds, int npreds,
+                  ak_rel_t **out, ak_err_t *err);
+
+#endif

@@ -1,0 +1,51 @@
+/* ak_table.h - the current rows of one input, kept in memory.
+ *
+ * Change records are applied in order: for an input with a primary key an
+ * UPSERT replaces the row with the same key (for `strategy: incremental`
+ * only when its cursor is not older than the stored row's: a newer
+ * updated_at wins; a NULL cursor on either side, or a CDC event, applies in
+ * arrival order), a DELETE removes it; for a keyless input an UPSERT adds
+ * a row and a DELETE removes one row equal to the record on the columns it
+ * carries.  Only the columns the transform needs are materialised ("kept");
+ * the rest of each record lives in the input's change log.
+ *
+ * Not thread-safe.  The relation returned by ak_table_rel stays valid until
+ * the next apply.
+ */
+#ifndef AK_TABLE_H
+#define AK_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ak_error.h"
+#include "ak_record.h"
+#include "ak_sql.h"
+
+typedef struct ak_table ak_table_t;
+
+typedef struct ak_table_stats {
+    uint64_t upserts, deletes, ignored_older, deletes_unmatched, truncates;
+} ak_table_stats_t;
+
+/* keep[i]: materialise schema column i (key and cursor columns are kept
+ * regardless).  cursor: schema index of the cursor column or -1;
+ * newer_wins: apply the cursor rule to keyed upserts. */
+int ak_table_new(const ak_schema_t *schema, const bool *keep, int cursor, bool newer_wins, ak_table_t **out,
+                 ak_err_t *err);
+void ak_table_free(ak_table_t *t);
+
+int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err);
+/* The live rows as a relation of the kept columns (compacting first). */
+int ak_table_rel(ak_table_t *t, const ak_rel_t **out, ak_err_t *err);
+size_t ak_table_rows(const ak_table_t *t);
+size_t ak_table_bytes(const ak_table_t *t);
+const ak_table_stats_t *ak_table_stats(const ak_table_t *t);
+
+/* The kept columns (names and types, in schema order). */
+int ak_table_ncols(const ak_table_t *t);
+const char *const *ak_table_names(const ak_table_t *t);
+const ak_type_t *ak_table_types(const ak_table_t *t);
+
+#endif
