@@ -43,7 +43,7 @@ static int start(ak_cli_t *c, int argc, char **argv)
         ak_args_print(opts, 3);
         return 0;
     }
-    const char *name;
+    const char *name = NULL;
     if (one_product(&a, "run start", &name))
         return 2;
     ak_engine_opts_t o = {0};
@@ -113,7 +113,7 @@ static int list(ak_cli_t *c, int argc, char **argv)
         ak_args_print(opts, 1);
         return 0;
     }
-    const char *name;
+    const char *name = NULL;
     if (one_product(&a, "run list", &name))
         return 2;
     int limit = ak_args_get(&a, "limit") ? atoi(ak_args_get(&a, "limit")) : 20;
@@ -169,7 +169,7 @@ static int reset(ak_cli_t *c, int argc, char **argv)
         ak_args_print(NULL, 0);
         return 0;
     }
-    const char *name;
+    const char *name = NULL;
     if (one_product(&a, "run reset", &name))
         return 2;
     ak_catalog_t *cat;
@@ -218,7 +218,7 @@ static int quality(ak_cli_t *c, int argc, char **argv)
         ak_args_print(NULL, 0);
         return 0;
     }
-    const char *name;
+    const char *name = NULL;
     if (one_product(&a, "governance quality", &name))
         return 2;
     ak_catalog_t *cat;
@@ -273,7 +273,7 @@ static int sla(ak_cli_t *c, int argc, char **argv)
         ak_args_print(NULL, 0);
         return 0;
     }
-    const char *name;
+    const char *name = NULL;
     if (one_product(&a, "governance sla", &name))
         return 2;
     ak_catalog_t *cat;
@@ -413,7 +413,7 @@ static int dl_list(ak_cli_t *c, int argc, char **argv)
         ak_args_print(opts, 2);
         return 0;
     }
-    const char *name;
+    const char *name = NULL;
     if (one_product(&a, "deadletter list", &name))
         return 2;
     int limit = ak_args_get(&a, "limit") ? atoi(ak_args_get(&a, "limit")) : 100;

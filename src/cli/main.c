@@ -9,6 +9,7 @@
 #include "ak_log.h"
 #include "ak_suggest.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,11 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
+    /* Operators allocate and free large arrays one after another: keep that
+     * memory in the process instead of mapping it afresh each time (page
+     * faults, not copying, dominated a profile of the 1M-event transform). */
+    mallopt(M_MMAP_THRESHOLD, 512 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     ak_cli_t cli = {0};
     const char *home = getenv("AKILI_HOME");
     cli.home = home && *home ? home : "./.akili";

@@ -18,6 +18,7 @@ struct ak_arena_chunk {
 void ak_arena_init(ak_arena_t *a, size_t chunk_size)
 {
     a->head = NULL;
+    a->spare = NULL;
     a->chunk_size = chunk_size ? chunk_size : 64 * 1024;
     a->used = 0;
     a->reserved = 0;
@@ -25,38 +26,37 @@ void ak_arena_init(ak_arena_t *a, size_t chunk_size)
 
 void ak_arena_free(ak_arena_t *a)
 {
-    ak_arena_chunk_t *c = a->head;
-    while (c) {
-        ak_arena_chunk_t *n = c->next;
-        ak_free(c);
-        c = n;
+    for (int list = 0; list < 2; list++) {
+        ak_arena_chunk_t *c = list ? a->spare : a->head;
+        while (c) {
+            ak_arena_chunk_t *n = c->next;
+            ak_free(c);
+            c = n;
+        }
     }
     a->head = NULL;
+    a->spare = NULL;
     a->used = 0;
     a->reserved = 0;
 }
 
 void ak_arena_reset(ak_arena_t *a)
 {
-    if (!a->head)
-        return;
-    /* keep the oldest (last) chunk if it is the default size, else free all */
-    ak_arena_chunk_t *c = a->head, *keep = NULL;
+    ak_arena_chunk_t *c = a->head;
     while (c) {
         ak_arena_chunk_t *n = c->next;
-        if (!n && c->size == a->chunk_size)
-            keep = c;
-        else
+        if (c->size == a->chunk_size) {
+            c->pos = 0;
+            c->next = a->spare;
+            a->spare = c;
+        } else {
+            a->reserved -= c->size;
             ak_free(c);
+        }
         c = n;
     }
-    a->head = keep;
+    a->head = NULL;
     a->used = 0;
-    a->reserved = keep ? keep->size : 0;
-    if (keep) {
-        keep->next = NULL;
-        keep->pos = 0;
-    }
 }
 
 static void *take(ak_arena_t *a, size_t n, size_t align)
@@ -92,15 +92,20 @@ static void *take(ak_arena_t *a, size_t n, size_t align)
         a->reserved += n;
         return b->data;
     }
-    ak_arena_chunk_t *nc = ak_malloc(sizeof *nc + sz);
-    if (!nc)
-        return NULL;
-    nc->size = sz;
+    ak_arena_chunk_t *nc = a->spare;
+    if (nc) {
+        a->spare = nc->next;
+    } else {
+        nc = ak_malloc(sizeof *nc + sz);
+        if (!nc)
+            return NULL;
+        nc->size = sz;
+        a->reserved += sz;
+    }
     nc->pos = n;
     nc->next = c;
     a->head = nc;
     a->used += n;
-    a->reserved += sz;
     return nc->data;
 }
 

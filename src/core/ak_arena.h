@@ -13,6 +13,7 @@ typedef struct ak_arena_chunk ak_arena_chunk_t;
 
 typedef struct ak_arena {
     ak_arena_chunk_t *head;  /* current chunk (newest first) */
+    ak_arena_chunk_t *spare; /* standard-size chunks kept by reset, for reuse */
     size_t chunk_size;       /* default size of new chunks */
     size_t used;             /* bytes handed out, for metrics */
     size_t reserved;         /* bytes held in chunks */
@@ -21,7 +22,8 @@ typedef struct ak_arena {
 void ak_arena_init(ak_arena_t *a, size_t chunk_size);
 /* Frees every chunk; the arena is empty and reusable afterwards. */
 void ak_arena_free(ak_arena_t *a);
-/* Keeps the first chunk for reuse, frees the others. */
+/* Empties the arena but keeps its standard-size chunks for reuse (so a batch
+ * loop does not hand memory back and fault it in again); big chunks are freed. */
 void ak_arena_reset(ak_arena_t *a);
 
 /* 8-byte aligned; NULL on allocation failure.  n == 0 returns a valid pointer. */

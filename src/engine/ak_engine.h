@@ -25,7 +25,7 @@ typedef struct ak_engine_opts {
     bool once;              /* drain what is there, evaluate, exit */
     int64_t interval_us;    /* continuous: how often to poll (default 1 s) */
     int64_t max_batches;    /* continuous: stop after this many evaluated batches (0: until signalled) */
-    size_t batch_records;   /* records per poll call (default 65536) */
+    size_t batch_records;   /* records per poll call (default 4096) */
     bool progress;          /* print progress lines to stderr */
 } ak_engine_opts_t;
 

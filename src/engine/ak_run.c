@@ -145,7 +145,7 @@ static int64_t ingest(run_t *r, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
     int64_t total = 0;
-    size_t per_call = r->o->batch_records ? r->o->batch_records : 65536;
+    size_t per_call = r->o->batch_records ? r->o->batch_records : 4096;
     for (size_t i = 0; i < rt->nin; i++) {
         ak_input_rt_t *in = &rt->in[i];
         ak_batch_t b;

@@ -38,6 +38,8 @@ ak_rel_t *ak_rel_new(int ncols, const char *const *names, const ak_type_t *types
 void ak_rel_free(ak_rel_t *r);
 /* Appends one row of NULLs and returns it; NULL on OOM. */
 ak_val_t *ak_rel_push(ak_rel_t *r);
+/* Appends n rows the caller fills completely (not initialised); NULL on OOM. */
+ak_val_t *ak_rel_push_n(ak_rel_t *r, size_t n);
 int ak_rel_reserve(ak_rel_t *r, size_t rows);
 static inline ak_val_t *ak_rel_row(const ak_rel_t *r, size_t i) { return r->v + i * (size_t)r->ncols; }
 /* Copies every TEXT value's bytes into r's own arena (after this, r no

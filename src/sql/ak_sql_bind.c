@@ -768,7 +768,7 @@ static ak_expr_t *bind_expr(binder_t *b, ectx_t *c, const ak_ast_t *x)
             e->val = x->lit;
         return e;
     case AST_COL: {
-        const scol_t *sc;
+        const scol_t *sc = NULL;
         if (lookup_col(b, c->scope, x, &sc))
             return NULL;
         e = mk(b, EX_COL, sc->type, x);

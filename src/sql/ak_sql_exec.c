@@ -81,6 +81,15 @@ ak_val_t *ak_rel_push(ak_rel_t *r)
     return row;
 }
 
+ak_val_t *ak_rel_push_n(ak_rel_t *r, size_t n)
+{
+    if (r->nrows + n > r->cap && ak_rel_reserve(r, r->nrows + n))
+        return NULL;
+    ak_val_t *rows = r->v + r->nrows * (size_t)r->ncols;
+    r->nrows += n;
+    return rows;
+}
+
 int ak_rel_own_strings(ak_rel_t *r)
 {
     size_t total = 0;
@@ -194,7 +203,12 @@ int ak_sort_rows(ak_exec_t *x, const ak_rel_t *in, const ak_sortkey_t *keys, int
                 return -1;
             }
     sortctx_t c = {kv, keys, nkeys};
-    qsort_r(perm, n, sizeof *perm, cmp_rows, &c);
+    /* input often arrives sorted already (a window over a window's output) */
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = cmp_rows(&perm[i - 1], &perm[i], &c) < 0;
+    if (!sorted)
+        qsort_r(perm, n, sizeof *perm, cmp_rows, &c);
     ak_free(kv);
     return 0;
 }
@@ -210,7 +224,7 @@ static int exec_filter(ak_exec_t *x, const ak_plan_t *p, const ak_rel_t *in, ak_
             return -1;
         if (!t)
             continue;
-        ak_val_t *o = ak_rel_push(out);
+        ak_val_t *o = ak_rel_push_n(out, 1);
         if (!o)
             return oom(x);
         memcpy(o, row, sizeof *o * (size_t)in->ncols);
@@ -222,9 +236,9 @@ static int exec_project(ak_exec_t *x, const ak_plan_t *p, const ak_rel_t *in, ak
 {
     if (ak_rel_reserve(out, in->nrows))
         return oom(x);
-    for (size_t i = 0; i < in->nrows; i++) {
+    ak_val_t *o = ak_rel_push_n(out, in->nrows);
+    for (size_t i = 0; i < in->nrows; i++, o += p->ncols) {
         const ak_val_t *row = ak_rel_row(in, i);
-        ak_val_t *o = ak_rel_push(out);
         for (int k = 0; k < p->ncols; k++)
             if (ak_expr_eval(p->exprs[k], row, &x->cx, &o[k]))
                 return -1;
@@ -234,13 +248,19 @@ static int exec_project(ak_exec_t *x, const ak_plan_t *p, const ak_rel_t *in, ak
 
 static int emit_join(ak_exec_t *x, ak_rel_t *out, const ak_val_t *l, int nl, const ak_val_t *r, int nr)
 {
-    ak_val_t *o = ak_rel_push(out);
+    ak_val_t *o = ak_rel_push_n(out, 1);
     if (!o)
         return oom(x);
     if (l)
         memcpy(o, l, sizeof *o * (size_t)nl);
+    else
+        for (int i = 0; i < nl; i++)
+            o[i] = ak_v_null();
     if (r)
         memcpy(o + nl, r, sizeof *o * (size_t)nr);
+    else
+        for (int i = 0; i < nr; i++)
+            o[nl + i] = ak_v_null();
     return 0;
 }
 
@@ -503,8 +523,9 @@ static int exec_sort(ak_exec_t *x, const ak_plan_t *p, const ak_rel_t *in, ak_re
         ak_free(perm);
         return -1;
     }
-    for (size_t i = 0; i < in->nrows; i++)
-        memcpy(ak_rel_push(out), ak_rel_row(in, perm[i]), sizeof(ak_val_t) * (size_t)in->ncols);
+    ak_val_t *o = ak_rel_push_n(out, in->nrows);
+    for (size_t i = 0; i < in->nrows; i++, o += in->ncols)
+        memcpy(o, ak_rel_row(in, perm[i]), sizeof(ak_val_t) * (size_t)in->ncols);
     ak_free(perm);
     return 0;
 }

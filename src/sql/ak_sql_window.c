@@ -34,7 +34,8 @@ static bool peers(const wctx_t *w, size_t a, size_t b)
     return true;
 }
 
-static ak_val_t *cell(wctx_t *w, size_t pos, int col) { return ak_rel_row(w->out, w->perm[pos]) + col; }
+/* Output rows are written in sorted order: position pos is output row pos. */
+static ak_val_t *cell(wctx_t *w, size_t pos, int col) { return ak_rel_row(w->out, pos) + col; }
 
 /* RANGE offset bound on the single ORDER BY key: first position in [ps,pe)
  * whose key is >= (or > when `after`) target, in the sort direction. */
@@ -357,10 +358,6 @@ int ak_exec_window(ak_exec_t *x, const ak_plan_t *p, const ak_rel_t *in, ak_rel_
     size_t *perm = NULL;
     ak_val_t *keys = NULL, *okeys = NULL;
     ak_sortkey_t *spec = NULL;
-    if (ak_rel_reserve(out, n))
-        return ak_err_nomem(x->err);
-    for (size_t i = 0; i < n; i++)
-        memcpy(ak_rel_push(out), ak_rel_row(in, i), sizeof(ak_val_t) * (size_t)nin);
     if (n == 0)
         return 0;
     perm = ak_malloc(sizeof *perm * n);
@@ -377,6 +374,20 @@ int ak_exec_window(ak_exec_t *x, const ak_plan_t *p, const ak_rel_t *in, ak_rel_
         spec[np + i] = p->ord[i];
     if (ak_sort_rows(x, in, spec, np + no, perm))
         goto done;
+    {
+        /* rows go out in (partition, order) order, so a following window
+         * with the same specification finds them sorted */
+        ak_val_t *o = ak_rel_push_n(out, n);
+        if (!o) {
+            ak_err_nomem(x->err);
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++, o += out->ncols) {
+            memcpy(o, ak_rel_row(in, perm[i]), sizeof(ak_val_t) * (size_t)nin);
+            for (int c = nin; c < out->ncols; c++)
+                o[c] = ak_v_null();
+        }
+    }
     for (size_t r = 0; r < n; r++) {
         const ak_val_t *row = ak_rel_row(in, r);
         for (int k = 0; k < np; k++)

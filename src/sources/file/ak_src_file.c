@@ -312,8 +312,8 @@ static void file_close(ak_source_t *src)
 /* Moves to the next file in directory mode; returns 1 if there is one. */
 static int next_file(file_src_t *s, ak_err_t *err)
 {
-    char **names;
-    size_t n;
+    char **names = NULL;
+    size_t n = 0;
     if (list_dir(s->target, &names, &n, err))
         return -1;
     int rc = 0;
