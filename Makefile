@@ -9,6 +9,7 @@
 #   make clean
 
 CC      ?= cc
+Q       := $(if $(V),,@)
 PKGS    := yaml-0.1 sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3)
@@ -38,25 +39,30 @@ release: build/release/akili
 asan: build/asan/akili
 
 build/release/akili: $(REL_OBJS)
-	$(CC) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -o $@ $^ $(LIBS)
 
 build/asan/akili: $(ASAN_OBJS)
-	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
 
 build/release/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_FLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(REL_FLAGS) -c -o $@ $<
 
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_FLAGS) -c -o $@ $<
+	@echo "  CC asan $<"
+	$(Q)$(CC) $(ASAN_FLAGS) -c -o $@ $<
 
 build/asan/libakili.a: $(ASAN_LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-build/asan/tests/%: tests/unit/%.c build/asan/libakili.a tests/unit/ak_test.h
+build/asan/tests/%: tests/unit/%.c build/asan/libakili.a tests/unit/ak_test.h tests/unit/sql_fixture.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_FLAGS) -fsanitize=address,undefined -o $@ $< build/asan/libakili.a $(LIBS)
+	@echo "  TEST    $<"
+	$(Q)$(CC) $(ASAN_FLAGS) -fsanitize=address,undefined -o $@ $< build/asan/libakili.a $(LIBS)
 
 unit: $(UNIT_BINS)
 
@@ -68,11 +74,13 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 FUZZ_LIB_OBJS := $(patsubst %.c,build/fuzz/%.o,$(LIB_SRCS))
 build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -c -o $@ $<
+	@echo "  CC fuzz $<"
+	$(Q)clang $(FUZZ_FLAGS) -c -o $@ $<
 build/fuzz/libakili.a: $(FUZZ_LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libakili.a
-	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libakili.a $(LIBS)
+	@echo "  FUZZ    $<"
+	$(Q)clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libakili.a $(LIBS)
 fuzzers: $(FUZZ_BINS)
 
 deps:

@@ -171,6 +171,15 @@ static int64_t ingest(run_t *r, ak_err_t *err)
                 ak_log_info(r->tag, "%s: %" PRId64 " records read", in->def->name, got);
         }
         ak_batch_free(&b);
+        if (got) {
+            const ak_table_stats_t *ts = ak_table_stats(in->table);
+            char tag[300];
+            snprintf(tag, sizeof tag, "%s/%s", rt->prod.name, in->def->name);
+            ak_log_debug(tag, "%" PRId64 " records; state: %zu rows (upserts %" PRIu64 ", deletes %" PRIu64
+                              ", older ignored %" PRIu64 ", unmatched deletes %" PRIu64 ")",
+                         got, ak_table_rows(in->table), ts->upserts, ts->deletes, ts->ignored_older,
+                         ts->deletes_unmatched);
+        }
         in->records += got;
         in->dead += (int64_t)(r->ndead - dead_before);
         if (got || r->ndead > dead_before) {
@@ -283,6 +292,12 @@ static int evaluate(run_t *r, ak_err_t *err)
         return -1;
     /* the statement reads the clock at execution */
     ak_sql_stmt_set_now(rt->transform, rt->now_us);
+    /* the plan holds each table's relation; squeeze deleted rows out of it */
+    for (size_t i = 0; i < rt->nin; i++) {
+        const ak_rel_t *rel;
+        if (ak_table_rel(rt->in[i].table, &rel, err))
+            return -1;
+    }
     ak_rel_t *cand = NULL;
     int64_t t0 = ak_mono_us();
     if (ak_sql_execute(rt->transform, &cand, err))

@@ -37,7 +37,9 @@ int ak_table_new(const ak_schema_t *schema, const bool *keep, int cursor, bool n
 void ak_table_free(ak_table_t *t);
 
 int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err);
-/* The live rows as a relation of the kept columns (compacting first). */
+/* The live rows as a relation of the kept columns (compacting first).  The
+ * relation object stays the same for the table's life, so a prepared plan
+ * may hold it; call this again after applying changes before reading it. */
 int ak_table_rel(ak_table_t *t, const ak_rel_t **out, ak_err_t *err);
 size_t ak_table_rows(const ak_table_t *t);
 size_t ak_table_bytes(const ak_table_t *t);

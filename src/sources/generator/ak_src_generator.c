@@ -4,8 +4,11 @@
  * Everything is a pure function of (seed, index), so a resumed run continues
  * the same stream.  Resources whose name contains "user" or "profile" yield
  * profiles (one per user, about 5% missing); any other resource yields click
- * events spread over `span` ending near the time of the first run (so the
- * data is fresh), in bursts per user so that sessions form.  Values are
+ * events in sessions of 1-9 page views seconds to minutes apart, the sessions
+ * spread over `span` ending near the time of the first run (so the data is
+ * fresh), and a few events arriving late.  Every 1500th session belongs to
+ * user-12345 (the seed's lookup example) when there are that many users.
+ * Values are
  * produced as text and converted to each declared column's type exactly as a
  * file's would be; columns the generator does not know are NULL.
  */
@@ -39,6 +42,7 @@ typedef struct gen_src {
     double null_frac;
     bool profiles;
     int64_t emitted;
+    int64_t session, step; /* click stream: current session and event within it */
     int64_t opened_wall;   /* wall clock of the first open, for pacing */
     int64_t base_emitted;
 } gen_src_t;
@@ -121,9 +125,11 @@ static int gen_open(const ak_conn_t *c, const ak_input_t *in, const char *positi
             goto fail;
         const ak_cfg_node_t *r = ak_cfg_root(doc);
         const ak_cfg_node_t *e = r ? ak_cfg_get(r, "emitted") : NULL, *s = r ? ak_cfg_get(r, "start_us") : NULL,
-                            *w = r ? ak_cfg_get(r, "opened_us") : NULL;
+                            *w = r ? ak_cfg_get(r, "opened_us") : NULL, *ss = r ? ak_cfg_get(r, "session") : NULL,
+                            *st = r ? ak_cfg_get(r, "step") : NULL;
         int rc = (!e || ak_cfg_int(e, "emitted", &g->emitted, err) || (s && ak_cfg_int(s, "start_us", &g->start_us, err)) ||
-                  (w && ak_cfg_int(w, "opened_us", &g->opened_wall, err)))
+                  (w && ak_cfg_int(w, "opened_us", &g->opened_wall, err)) ||
+                  (ss && ak_cfg_int(ss, "session", &g->session, err)) || (st && ak_cfg_int(st, "step", &g->step, err)))
                      ? -1
                      : 0;
         ak_cfg_free(doc);
@@ -162,11 +168,31 @@ static int set(const ak_input_t *in, ak_batch_t *b, ak_rec_t *r, const char *nam
     return 0;
 }
 
-static int64_t event_time(const gen_src_t *g, int64_t i)
+/* Sessions: about 5 events each, so events/5 of them spread over the span. */
+static int64_t session_len(const gen_src_t *g, int64_t sess) { return 1 + (int64_t)(rnd(g->seed, (uint64_t)sess, 10) % 9); }
+
+static int64_t session_user(const gen_src_t *g, int64_t sess)
 {
-    int64_t total = g->events ? g->events : 1;
-    int64_t t = g->events ? g->start_us + (int64_t)((double)g->span_us * (double)i / (double)total)
-                          : g->start_us + g->span_us + i * AK_US_PER_SEC / (g->rate ? g->rate : 1);
+    /* about every 45 minutes at the default rate: separate sessions */
+    if (g->users >= 12345 && sess % 1500 == 7)
+        return 12345;
+    return (int64_t)(rnd(g->seed, (uint64_t)sess, 11) % (uint64_t)g->users) + 1;
+}
+
+static int64_t event_time(const gen_src_t *g, int64_t sess, int64_t step, int64_t i)
+{
+    int64_t nsess = g->events ? g->events / 5 + 1 : 0;
+    int64_t t = nsess ? g->start_us + (int64_t)((double)g->span_us * (double)sess / (double)nsess)
+                      : g->start_us + g->span_us + sess * 5 * AK_US_PER_SEC / (g->rate ? g->rate : 1);
+    t -= t % 1000; /* millisecond precision, like most event sources */
+    /* the slot time is the session's last page view, so the newest data is
+     * about "now"; earlier views are seconds to minutes before it (3% of the
+     * gaps land near the 30-minute session boundary) */
+    for (int64_t k = session_len(g, sess) - 1; k > step; k--) {
+        uint64_t r = rnd(g->seed, (uint64_t)sess, 20 + (uint64_t)k);
+        int64_t gap = r % 100 < 3 ? (int64_t)(29 * 60 + r / 100 % 180) : (int64_t)(5 + r / 100 % 240);
+        t -= gap * AK_US_PER_SEC + (int64_t)(r >> 40) % AK_US_PER_SEC / 1000 * 1000;
+    }
     /* a few events arrive late, up to two minutes */
     uint64_t r = rnd(g->seed, (uint64_t)i, 7);
     if (r % 50 == 0)
@@ -177,11 +203,7 @@ static int64_t event_time(const gen_src_t *g, int64_t i)
 static int make_event(gen_src_t *g, int64_t i, ak_batch_t *b, ak_rec_t *r)
 {
     char ts[AK_TS_BUF], buf[256], user[32], sess[64];
-    /* 30-minute windows, each with its own set of active users */
-    int64_t window = (event_time(g, i) - g->start_us) / (30 * AK_US_PER_MIN);
-    int64_t active = g->users < 40 ? g->users : 40;
-    uint64_t pick = rnd(g->seed, (uint64_t)i, 1) % (uint64_t)active;
-    int64_t u = (int64_t)(rnd(g->seed, (uint64_t)window, 1000 + pick) % (uint64_t)g->users) + 1;
+    int64_t u = session_user(g, g->session);
     bool null_user = unit(rnd(g->seed, (uint64_t)i, 2)) < g->null_frac;
     snprintf(user, sizeof user, "user-%" PRId64, u);
     snprintf(buf, sizeof buf, "%016" PRIx64, rnd(g->seed, (uint64_t)i, 3));
@@ -189,15 +211,22 @@ static int make_event(gen_src_t *g, int64_t i, ak_batch_t *b, ak_rec_t *r)
         return -1;
     const char *page = pages[rnd(g->seed, (uint64_t)i, 4) % (sizeof pages / sizeof pages[0])];
     uint64_t rr = rnd(g->seed, (uint64_t)i, 5);
-    const char *ref = rr % 10 < 4 ? NULL : referrers[rr % (sizeof referrers / sizeof referrers[0])];
-    ak_ts_format(event_time(g, i), ts);
-    snprintf(sess, sizeof sess, "s-%" PRId64 "-%" PRId64, u, window);
+    const char *ref = g->step ? pages[rr % (sizeof pages / sizeof pages[0])]
+                              : rr % 10 < 4 ? NULL : referrers[rr % (sizeof referrers / sizeof referrers[0])];
+    ak_ts_format(event_time(g, g->session, g->step, i), ts);
+    snprintf(sess, sizeof sess, "s-%" PRId64 "-%" PRId64, u, g->session);
     if (set(g->in, b, r, "page_url", page) || set(g->in, b, r, "referrer_url", ref) ||
         set(g->in, b, r, "user_agent", "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0") ||
         set(g->in, b, r, "event_time", ts) || set(g->in, b, r, "session_id", null_user ? NULL : sess))
         return -1;
     snprintf(buf, sizeof buf, "10.%d.%d.%d", (int)(u >> 16 & 255), (int)(u >> 8 & 255), (int)(u & 255));
-    return set(g->in, b, r, "ip_address", buf);
+    if (set(g->in, b, r, "ip_address", buf))
+        return -1;
+    if (++g->step >= session_len(g, g->session)) {
+        g->session++;
+        g->step = 0;
+    }
+    return 0;
 }
 
 static int make_profile(gen_src_t *g, int64_t u, ak_batch_t *b, ak_rec_t *r)
@@ -260,8 +289,10 @@ static char *gen_position(ak_source_t *src)
 {
     gen_src_t *g = (gen_src_t *)src;
     char buf[160];
-    snprintf(buf, sizeof buf, "{\"emitted\": %" PRId64 ", \"start_us\": %" PRId64 ", \"opened_us\": %" PRId64 "}",
-             g->emitted, g->start_us, g->opened_wall);
+    snprintf(buf, sizeof buf,
+             "{\"emitted\": %" PRId64 ", \"session\": %" PRId64 ", \"step\": %" PRId64 ", \"start_us\": %" PRId64
+             ", \"opened_us\": %" PRId64 "}",
+             g->emitted, g->session, g->step, g->start_us, g->opened_wall);
     return ak_strdup(buf);
 }
 

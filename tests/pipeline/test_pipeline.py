@@ -1,0 +1,745 @@
+#!/usr/bin/env python3
+"""test_pipeline.py - whole products run by the real `akili` binary on files,
+compared with the batch oracle (tests/oracle), plus the CLI's surface.
+
+    python3 tests/pipeline/test_pipeline.py [-k SUBSTRING] [--keep]
+
+AKILI (default build/asan/akili) is the binary under test; AKILI_RELEASE
+(default build/release/akili) runs the 1M-event check, which would take
+minutes under the sanitizers.  Every test works in its own temporary
+directory.  Ends with "pipeline: N passed, M failed"; exit status 1 on any
+failure.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AKILI = os.environ.get("AKILI", os.path.join(ROOT, "build/asan/akili"))
+AKILI_RELEASE = os.environ.get("AKILI_RELEASE", os.path.join(ROOT, "build/release/akili"))
+EXAMPLE = os.path.join(ROOT, "examples/user_sessions")
+DATA = os.path.join(ROOT, "tests/data")
+ORACLE = os.path.join(ROOT, "tests/oracle")
+GEN = os.path.join(DATA, "gen.py")
+BIG = os.environ.get("AKILI_BENCH_DATA", "/tmp/akili-bench-data")
+EV = ("event_id:VARCHAR,user_id:VARCHAR,page_url:VARCHAR,referrer_url:VARCHAR,user_agent:VARCHAR,"
+      "ip_address:VARCHAR,event_time:TIMESTAMP,session_id:VARCHAR")
+UP = "user_id:VARCHAR,username:VARCHAR,account_type:VARCHAR,signup_date:DATE,country:VARCHAR,updated_at:TIMESTAMP"
+FILES_MAP = {"clickstream.page-views": "clickstream.ndjson", "public.users": "user_profiles.ndjson"}
+KEEP = "--keep" in sys.argv
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Env:
+    """One AKILI_HOME and a data directory."""
+
+    def __init__(self, name, binary=None):
+        self.dir = tempfile.mkdtemp(prefix=f"akili-{name}-")
+        self.home = os.path.join(self.dir, "home")
+        self.data = os.path.join(self.dir, "data")
+        os.makedirs(self.data)
+        self.bin = binary or AKILI
+        self.env = dict(os.environ, AKILI_HOME=self.home)
+        self.env.pop("AKILI_NOW", None)
+
+    def ak(self, *args, ok=True, code=None, env=None, stdin=None, timeout=600):
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        # bytes in, text out without newline translation (CSV lines end in CRLF)
+        p = subprocess.run([self.bin, *args], capture_output=True, env=e, input=stdin, timeout=timeout)
+        p.stdout = p.stdout.decode("utf-8", "replace")
+        p.stderr = p.stderr.decode("utf-8", "replace")
+        want = code if code is not None else (0 if ok else None)
+        if want is not None and p.returncode != want:
+            raise Failure(f"akili {' '.join(args)} exited {p.returncode} (wanted {want})\n"
+                          f"stdout: {p.stdout[-2000:]}\nstderr: {p.stderr[-2000:]}")
+        return p
+
+    def setup(self, data_dir=None, files_map=True, manifests=EXAMPLE, version="1.0.0"):
+        cfg = {"path": data_dir or self.data}
+        if files_map:
+            cfg["files"] = FILES_MAP
+        self.ak("connection", "create", "--name", "production-events", "--connector-type", "file",
+                "--config", json.dumps(cfg))
+        self.ak("connection", "create", "--name", "production-db", "--connector-type", "file",
+                "--config", json.dumps(cfg))
+        self.ak("product", "create", "--name", "user_sessions", "--namespace", "analytics", "--archetype", "source")
+        self.ak("product", "deploy", "user_sessions", "--version", version, "--dir", manifests)
+
+    def rows(self, candidate=False, env=None, sql="SELECT * FROM analytics.user_sessions"):
+        args = ["query", "--format", "json"] + (["--candidate"] if candidate else []) + [sql]
+        out = self.ak(*args, env=env).stdout
+        return sorted(out.splitlines(keepends=True), key=lambda s: s.encode())
+
+    def close(self):
+        if not KEEP:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def gen(out, events, users, seed, extra=()):
+    subprocess.run([sys.executable, GEN, "--events", str(events), "--users", str(users), "--seed", str(seed),
+                    "--out", out, *extra], check=True, capture_output=True)
+
+
+def materialize(files, keyed, out):
+    args = [sys.executable, os.path.join(ORACLE, "materialize.py"), "--quiet", "--out", out]
+    if keyed:
+        args += ["--key", "user_id", "--cursor", "updated_at", "--columns", UP]
+    else:
+        args += ["--columns", EV]
+    subprocess.run(args + list(files), check=True, capture_output=True)
+
+
+def oracle_rows(click_files, profile_files, work, duck=False):
+    """The seed SQL as a batch over the files (changelogs allowed)."""
+    c = os.path.join(work, "oracle_click.ndjson")
+    p = os.path.join(work, "oracle_prof.ndjson")
+    materialize(click_files, False, c)
+    materialize(profile_files, True, p)
+    out = os.path.join(work, "oracle.ndjson")
+    if duck:
+        subprocess.run(["node", os.path.join(ORACLE, "duck.mjs"), "--table", f"clickstream={c}:{EV}",
+                        "--table", f"user_profiles={p}:{UP}", "--sql", os.path.join(DATA, "sql/user_sessions.sql"),
+                        "--out", out], check=True, capture_output=True)
+    else:
+        subprocess.run([sys.executable, os.path.join(ORACLE, "sessions_ref.py"), "--clickstream", c,
+                        "--profiles", p, "--out", out], check=True, capture_output=True)
+    with open(out, encoding="utf-8") as f:
+        return sorted(f.read().splitlines(keepends=True), key=lambda s: s.encode())
+
+
+def same_rows(got, want, what):
+    if got == want:
+        return
+    gs, ws = set(got), set(want)
+    only_got = sorted(gs - ws)[:3]
+    only_want = sorted(ws - gs)[:3]
+    raise Failure(f"{what}: {len(got)} rows from akili, {len(want)} from the oracle\n"
+                  f"  only in akili: {''.join(only_got)}  only in oracle: {''.join(only_want)}")
+
+
+def last_event_time(path):
+    best = ""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                t = json.loads(line).get("event_time")
+            except ValueError:
+                continue
+            if isinstance(t, str) and t > best:
+                best = t
+    return best
+
+
+def plus_minutes(iso, minutes):
+    import datetime
+    t = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")) + datetime.timedelta(minutes=minutes)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def run_once(e, ok=True, env=None):
+    p = e.ak("run", "start", "user_sessions", "--once", ok=False, env=env)
+    if ok is True and p.returncode != 0:
+        raise Failure(f"run failed ({p.returncode}):\n{p.stdout}\n{p.stderr[-3000:]}")
+    return p
+
+
+def runs(e):
+    """run list as dicts (parsed from the grid)."""
+    out = e.ak("run", "list", "user_sessions").stdout.splitlines()
+    return out
+
+
+# ---------------------------------------------------------------- the transform
+
+@test
+def generated_data_equals_duckdb():
+    """Generated clickstream with NULL users and late events: the (blocked)
+    candidate equals DuckDB's result, for several seeds."""
+    for seed in (1, 2, 3):
+        e = Env(f"gen{seed}")
+        try:
+            gen(e.data, 15000, 800, seed)
+            e.setup()
+            p = run_once(e, ok=False)
+            check(p.returncode == 1, f"seed {seed}: expected publish to be blocked, got exit {p.returncode}")
+            check("no_null_users" in p.stdout, "the blocking check is named in the run's message")
+            got = e.rows(candidate=True)
+            want = oracle_rows([os.path.join(e.data, "clickstream.ndjson")],
+                               [os.path.join(e.data, "user_profiles.ndjson")], e.dir, duck=(seed == 1))
+            same_rows(got, want, f"seed {seed}")
+        finally:
+            e.close()
+
+
+@test
+def clean_data_publishes_and_equals_oracle():
+    """No NULL users and the clock pinned 5 minutes after the last event:
+    every critical check passes, the published table equals the oracle."""
+    e = Env("clean")
+    try:
+        gen(e.data, 12000, 600, 11, ["--null-user-fraction", "0"])
+        now = plus_minutes(last_event_time(os.path.join(e.data, "clickstream.ndjson")), 5)
+        e.setup()
+        p = run_once(e, env={"AKILI_NOW": now})
+        check(p.returncode == 0 and "succeeded" in p.stdout, f"run should succeed: {p.stdout}")
+        got = e.rows(env={"AKILI_NOW": now})
+        want = oracle_rows([os.path.join(e.data, "clickstream.ndjson")], [os.path.join(e.data, "user_profiles.ndjson")],
+                           e.dir)
+        same_rows(got, want, "published table")
+        q = e.ak("governance", "quality", "user_sessions").stdout
+        check("FAIL" not in q and "freshness" in q, f"all critical checks pass:\n{q}")
+        s = e.ak("governance", "sla", "user_sessions", env={"AKILI_NOW": now}).stdout
+        check("OK" in s and "threshold 15" in s, f"sla reports freshness within 15 minutes:\n{s}")
+    finally:
+        e.close()
+
+
+@test
+def edge_cases_match_expected():
+    """Every hand-made edge case (boundaries, ties, NULLs, offsets, unicode,
+    Debezium envelopes, ...) gives exactly its expected rows."""
+    cases = sorted(os.listdir(os.path.join(DATA, "edge")))
+    check(len(cases) >= 8, "edge cases present")
+    for case in cases:
+        d = os.path.join(DATA, "edge", case)
+        e = Env(f"edge-{case}")
+        try:
+            e.setup(data_dir=d)
+            run_once(e, ok=False)
+            with open(os.path.join(d, "expected.ndjson"), encoding="utf-8") as f:
+                want = sorted(f.read().splitlines(keepends=True), key=lambda s: s.encode())
+            same_rows(e.rows(candidate=True), want, f"edge case {case}")
+        finally:
+            e.close()
+
+
+@test
+def bad_lines_go_to_dead_letters():
+    """Malformed lines, wrong types and a missing key are dead-lettered with
+    reason, position and raw bytes; the rest is processed."""
+    d = os.path.join(DATA, "bad")
+    e = Env("bad")
+    try:
+        e.setup(data_dir=d)
+        p = run_once(e, ok=False)
+        check("9 dead letters" in p.stdout, f"9 dead letters reported: {p.stdout}")
+        with open(os.path.join(d, "expected.ndjson"), encoding="utf-8") as f:
+            want = sorted(f.read().splitlines(keepends=True), key=lambda s: s.encode())
+        same_rows(e.rows(candidate=True), want, "bad-input case")
+        dl = [json.loads(x) for x in e.ak("deadletter", "list", "user_sessions", "--format", "json").stdout.splitlines()]
+        check(len(dl) == 9, f"9 dead letters listed, got {len(dl)}")
+        check(all(x["reason"] and x["position"] and "line" in x["position"] for x in dl), "reasons and positions")
+        check(any("yesterday" in x["raw"] for x in dl), "raw bytes kept")
+        check(any(x["input"] == "user_profiles" and "user_id" in x["reason"] for x in dl), "missing key named")
+        check(" 9 " in "\n".join(runs(e)), "run list shows the dead-letter count")
+    finally:
+        e.close()
+
+
+@test
+def second_run_reads_only_appended_data():
+    """Files grow between runs: each run reads only the new lines, and the
+    result is always the batch SQL over everything read so far."""
+    e = Env("append")
+    src = os.path.join(e.dir, "src")
+    try:
+        gen(src, 9000, 500, 5)
+        with open(os.path.join(src, "clickstream.ndjson"), encoding="utf-8") as f:
+            lines = f.readlines()
+        with open(os.path.join(src, "user_profiles.ndjson"), encoding="utf-8") as f:
+            profs = f.readlines()
+        click = os.path.join(e.data, "clickstream.ndjson")
+        prof = os.path.join(e.data, "user_profiles.ndjson")
+        with open(prof, "w", encoding="utf-8") as f:
+            f.writelines(profs[: len(profs) // 2])
+        open(click, "w").close()
+        e.setup()
+        cuts = [0, 3000, 3001, 7000, len(lines)]
+        for i in range(1, len(cuts)):
+            with open(click, "a", encoding="utf-8") as f:
+                f.writelines(lines[cuts[i - 1]:cuts[i]])
+            if i == 3:
+                with open(prof, "a", encoding="utf-8") as f:
+                    f.writelines(profs[len(profs) // 2:])
+            p = run_once(e, ok=False)
+            read = int(p.stdout.split(" record")[0].split()[-1])
+            expect = cuts[i] - cuts[i - 1] + (len(profs) // 2 if i == 1 else 0) + \
+                (len(profs) - len(profs) // 2 if i == 3 else 0)
+            check(read == expect, f"run {i} read {read} records, expected {expect}")
+            same_rows(e.rows(candidate=True), oracle_rows([click], [prof], e.dir), f"after run {i}")
+        p = run_once(e, ok=False)
+        check(" 0 records read" in p.stdout, f"nothing new, nothing read: {p.stdout}")
+    finally:
+        e.close()
+
+
+@test
+def profile_updates_newer_wins():
+    """A newer profile row re-enriches the user's sessions; an older row that
+    arrives later is ignored (newer updated_at wins)."""
+    e = Env("profiles")
+    try:
+        with open(os.path.join(e.data, "clickstream.ndjson"), "w") as f:
+            for i, t in enumerate(["10:00:00", "10:05:00", "12:00:00"]):
+                f.write(json.dumps({"event_id": f"e{i}", "user_id": "u1", "page_url": f"/p{i}",
+                                    "referrer_url": None, "event_time": f"2026-11-01T{t}Z"}) + "\n")
+        prof = os.path.join(e.data, "user_profiles.ndjson")
+        with open(prof, "w") as f:
+            f.write(json.dumps({"user_id": "u1", "username": "ann", "account_type": "free", "country": "DE",
+                                "updated_at": "2026-10-01T00:00:00Z"}) + "\n")
+        e.setup()
+        run_once(e, ok=False)
+        r = [json.loads(x) for x in e.rows(candidate=True)]
+        check(len(r) == 2 and all(x["country"] == "DE" for x in r), f"two sessions in DE: {r}")
+        with open(prof, "a") as f:
+            f.write(json.dumps({"user_id": "u1", "username": "ann", "account_type": "pro", "country": "KE",
+                                "updated_at": "2026-10-05T00:00:00Z"}) + "\n")
+            f.write(json.dumps({"user_id": "u1", "username": "old", "account_type": "free", "country": "US",
+                                "updated_at": "2026-09-01T00:00:00Z"}) + "\n")
+        run_once(e, ok=False)
+        r = [json.loads(x) for x in e.rows(candidate=True)]
+        check(len(r) == 2 and all(x["country"] == "KE" and x["account_type"] == "pro" for x in r),
+              f"re-enriched with the newer profile only: {r}")
+        same_rows(e.rows(candidate=True), oracle_rows([os.path.join(e.data, "clickstream.ndjson")], [prof], e.dir),
+                  "profiles")
+    finally:
+        e.close()
+
+
+@test
+def csv_input_equals_ndjson_input():
+    """The same data as CSV files gives the same table."""
+    e = Env("csv")
+    try:
+        gen(e.data, 6000, 400, 21)
+        e.setup(files_map=False)
+        # resources resolve to RESOURCE.csv when only the CSV exists
+        os.symlink(os.path.join(e.data, "clickstream.csv"), os.path.join(e.data, "clickstream.page-views.csv"))
+        os.symlink(os.path.join(e.data, "user_profiles.csv"), os.path.join(e.data, "public.users.csv"))
+        run_once(e, ok=False)
+        want = oracle_rows([os.path.join(e.data, "clickstream.ndjson")], [os.path.join(e.data, "user_profiles.ndjson")],
+                           e.dir)
+        same_rows(e.rows(candidate=True), want, "CSV input")
+    finally:
+        e.close()
+
+
+# ---------------------------------------------------------------- quality gates
+
+def write_events(path, events, mode="a"):
+    with open(path, mode, encoding="utf-8") as f:
+        for ev in events:
+            f.write(json.dumps(ev) + "\n")
+
+
+@test
+def critical_check_blocks_and_keeps_old_version():
+    """A NULL user_id session blocks publishing: the previous version stays
+    readable, the candidate is inspectable, nothing is lost, and once the bad
+    events are deleted (CDC) the next run publishes everything."""
+    e = Env("gate")
+    try:
+        click = os.path.join(e.data, "clickstream.ndjson")
+        prof = os.path.join(e.data, "user_profiles.ndjson")
+        good = [{"event_id": f"g{i}", "user_id": f"u{i % 3}", "page_url": "/a", "referrer_url": None,
+                 "event_time": f"2026-11-18T10:{i:02d}:00Z"} for i in range(6)]
+        write_events(click, good, "w")
+        write_events(prof, [{"user_id": "u0", "username": "a", "account_type": "free", "country": "US",
+                             "updated_at": "2026-11-01T00:00:00Z"}], "w")
+        now = {"AKILI_NOW": "2026-11-18T10:10:00Z"}
+        e.setup()
+        run_once(e, env=now)
+        v1 = e.rows(env=now)
+        check(len(v1) == 3, f"three sessions published: {v1}")
+        bad = [{"event_id": f"n{i}", "user_id": None, "page_url": "/x", "referrer_url": None,
+                "event_time": f"2026-11-18T10:0{i}:30Z"} for i in range(2)]
+        more = [{"event_id": "g9", "user_id": "u9", "page_url": "/b", "referrer_url": None,
+                 "event_time": "2026-11-18T10:09:00Z"}]
+        write_events(click, bad + more)
+        p = run_once(e, ok=False, env=now)
+        check(p.returncode == 1 and "blocked" in p.stdout and "no_null_users" in p.stdout and "value 1" in p.stdout,
+              f"blocked by no_null_users with its value: {p.stdout}")
+        check(e.rows(env=now) == v1, "the previous version stays published")
+        cand = e.rows(candidate=True, env=now)
+        check(len(cand) == 5, f"the candidate holds the new rows: {cand}")
+        q = e.ak("governance", "quality", "user_sessions").stdout
+        check("no_null_users" in q and "FAIL" in q, f"quality shows the failure:\n{q}")
+        check("blocked" in "\n".join(runs(e)), "run list shows the blocked run")
+        # delete the NULL-user events with CDC deletes: the next run publishes all
+        write_events(click, [{"op": "d", "before": b, "after": None, "ts_ms": 1} for b in bad])
+        run_once(e, env=now)
+        pub = e.rows(env=now)
+        check(len(pub) == 4 and any('"u9"' in r for r in pub), f"everything published, u9 included: {pub}")
+        check(e.rows(candidate=True, env=now) == pub, "no candidate left once published")
+    finally:
+        e.close()
+
+
+@test
+def warning_check_records_and_publishes():
+    """A bot-like session of more than 10,000 page views is recorded as a
+    warning and still published."""
+    e = Env("bot")
+    try:
+        click = os.path.join(e.data, "clickstream.ndjson")
+        with open(click, "w") as f:
+            base = 1793700000  # 2026-11-03T...
+            import datetime
+            for i in range(10050):
+                t = datetime.datetime.fromtimestamp(base + i, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                f.write(f'{{"event_id":"b{i}","user_id":"bot","page_url":"/p{i % 7}","referrer_url":null,'
+                        f'"event_time":"{t}"}}\n')
+        write_events(os.path.join(e.data, "user_profiles.ndjson"), [], "w")
+        e.setup()
+        now = {"AKILI_NOW": "2026-11-03T11:00:00Z"}
+        p = run_once(e, env=now)
+        check("succeeded" in p.stdout, f"published despite the warning: {p.stdout}")
+        r = [json.loads(x) for x in e.rows(env=now)]
+        check(len(r) == 1 and r[0]["page_views"] == 10050, f"one bot session: {r}")
+        q = e.ak("governance", "quality", "user_sessions").stdout
+        line = [x for x in q.splitlines() if x.startswith("reasonable_page_views")]
+        check(line and "warn" in line[0] and " 1 " in line[0], f"warning recorded with value 1:\n{q}")
+    finally:
+        e.close()
+
+
+# ---------------------------------------------------------------- CLI surface
+
+@test
+def help_everywhere_and_exit_codes():
+    e = Env("cli")
+    try:
+        groups = {"connection": ["create", "test", "list", "show", "delete"],
+                  "product": ["create", "deploy", "list", "show"],
+                  "run": ["start", "list", "reset"], "governance": ["quality", "sla"],
+                  "deadletter": ["list"]}
+        check("usage" in e.ak("--help").stdout, "akili --help")
+        for g, subs in groups.items():
+            check("subcommands" in e.ak(g, "--help").stdout, f"akili {g} --help")
+            for s in subs:
+                out = e.ak(g, s, "--help").stdout
+                check(out.startswith("usage: akili"), f"akili {g} {s} --help: {out[:80]}")
+        for c in ("query", "explain"):
+            check(e.ak(c, "--help").stdout.startswith("usage"), f"akili {c} --help")
+        e.ak("nonsense", code=2)
+        e.ak("connection", "crate", code=2)
+        e.ak("connection", "create", "--name", "x", code=2)
+        e.ak("product", "create", "--name", "Bad-Name", "--namespace", "a", code=2)
+        e.ak("run", "start", code=2)
+        e.ak("query", "--format", "xml", "SELECT 1", code=2)
+        e.ak("run", "list", "nope", code=1)
+        e.ak("product", "show", "nope", code=1)
+        p = e.ak("query", "SELECT * FROM analytics.nothing", code=1)
+        check("not found" in p.stderr or "no table" in p.stderr, p.stderr)
+        p = e.ak("query", "SELEC 1", code=1)
+        check("query:1:1" in p.stderr, f"error position: {p.stderr}")
+    finally:
+        e.close()
+
+
+@test
+def connections_list_show_delete_and_planned_types():
+    e = Env("conns")
+    try:
+        e.ak("connection", "create", "--name", "production-events", "--connector-type", "redpanda", "--config",
+             '{"brokers": ["broker-1:9092"], "security_protocol": "SASL_SSL"}')
+        e.ak("connection", "create", "--name", "production-db", "--connector-type", "postgres", "--config",
+             '{"host": "db.example.com", "port": 5432, "database": "app", "password": "hunter2"}')
+        e.ak("connection", "create", "--name", "payments", "--connector-type", "nats", "--config",
+             '{"url": "nats://localhost:4222", "stream": "CDC", "subjects": ["cdc.payments.*"]}')
+        e.ak("connection", "create", "--name", "k", "--connector-type", "kafka", "--config", '{"brokers": "b:9092"}')
+        p = e.ak("connection", "create", "--name", "x", "--connector-type", "redpanda", "--config", '{"brokerz": []}', code=1)
+        check("did you mean `brokers`" in p.stderr, p.stderr)
+        for name in ("production-events", "production-db", "payments", "k"):
+            p = e.ak("connection", "test", name, code=1)
+            check("not built yet" in p.stderr, f"{name}: {p.stderr}")
+        lst = e.ak("connection", "list").stdout
+        check("hunter2" not in lst and "****" in lst, f"secrets masked:\n{lst}")
+        show = e.ak("connection", "show", "production-db").stdout
+        check("hunter2" not in show and "db.example.com" in show, show)
+        e.ak("connection", "create", "--name", "payments", "--connector-type", "nats", "--config", '{"stream": "S"}',
+             code=1)
+        e.ak("connection", "delete", "payments")
+        e.ak("connection", "show", "payments", code=1)
+        # a product on not-built connectors deploys (with a note) but cannot run
+        e.ak("product", "create", "--name", "user_sessions", "--namespace", "analytics", "--archetype", "source")
+        d = e.ak("product", "deploy", "user_sessions", "--version", "1.0.0", "--dir", EXAMPLE).stdout
+        check("not built yet" in d, d)
+        p = e.ak("run", "start", "user_sessions", "--once", code=1)
+        check("not built yet" in p.stderr, p.stderr)
+        lst = e.ak("product", "list").stdout
+        check("analytics.user_sessions" in lst and "1.0.0" in lst, lst)
+        check("failed" in "\n".join(runs(e)), "the failed run is recorded")
+    finally:
+        e.close()
+
+
+@test
+def env_references_resolved_at_use_never_printed():
+    e = Env("envref")
+    try:
+        gen(e.data, 2000, 100, 3)
+        cfg = json.dumps({"path": "${AK_TEST_DATA_DIR}", "files": FILES_MAP})
+        e.ak("connection", "create", "--name", "production-events", "--connector-type", "file", "--config", cfg)
+        e.ak("connection", "create", "--name", "production-db", "--connector-type", "file", "--config", cfg)
+        e.ak("product", "create", "--name", "user_sessions", "--namespace", "analytics")
+        e.ak("product", "deploy", "user_sessions", "--version", "1", "--dir", EXAMPLE)
+        p = e.ak("run", "start", "user_sessions", "--once", code=1)
+        check("AK_TEST_DATA_DIR" in p.stderr, f"a missing variable is named: {p.stderr}")
+        p = run_once(e, ok=False, env={"AK_TEST_DATA_DIR": e.data})
+        check("2000 records" not in p.stdout and "records read" in p.stdout, p.stdout)
+        show = e.ak("connection", "show", "production-events", env={"AK_TEST_DATA_DIR": e.data}).stdout
+        check("${AK_TEST_DATA_DIR}" in show and e.data not in show, f"reference shown, not its value:\n{show}")
+    finally:
+        e.close()
+
+
+@test
+def query_formats_csv_json_table():
+    e = Env("formats")
+    try:
+        write_events(os.path.join(e.data, "clickstream.ndjson"), [
+            {"event_id": "1", "user_id": "a,b", "page_url": 'say "hi"', "referrer_url": "", "event_time": "2026-11-18T10:00:00.123456Z"},
+            {"event_id": "2", "user_id": "c", "page_url": "line\nbreak", "referrer_url": None, "event_time": "2026-11-18T10:00:00Z"},
+        ], "w")
+        write_events(os.path.join(e.data, "user_profiles.ndjson"), [], "w")
+        e.setup()
+        now = {"AKILI_NOW": "2026-11-18T10:05:00Z"}
+        run_once(e, env=now)
+        csv = e.ak("query", "--format", "csv", "SELECT user_id, landing_page, entry_referrer, session_start, page_views "
+                   "FROM analytics.user_sessions ORDER BY user_id", env=now).stdout
+        want = ('user_id,landing_page,entry_referrer,session_start,page_views\r\n'
+                '"a,b","say ""hi""","",2026-11-18T10:00:00.123456Z,1\r\n'
+                'c,"line\nbreak",,2026-11-18T10:00:00Z,1\r\n')
+        check(csv == want, f"CSV:\n{csv!r}\nwanted\n{want!r}")
+        js = e.ak("query", "--format", "json", "SELECT user_id, entry_referrer, country, AVG(page_views) AS a "
+                  "FROM user_sessions GROUP BY ALL ORDER BY 1", env=now).stdout.splitlines()
+        check(js[0] == '{"user_id":"a,b","entry_referrer":"","country":null,"a":1}', js[0])
+        check(js[1] == '{"user_id":"c","entry_referrer":null,"country":null,"a":1}', js[1])
+        tab = e.ak("query", "SELECT user_id, entry_referrer FROM analytics.user_sessions ORDER BY 1", env=now).stdout
+        check("NULL" in tab and "(2 rows)" in tab, tab)
+        # the seed's two queries, verbatim
+        seed_q1 = ("\nSELECT country, COUNT(*) AS sessions, AVG(session_duration_seconds) AS avg_duration\n"
+                   "FROM analytics.user_sessions\nWHERE session_start >= CURRENT_DATE()\nGROUP BY country\n"
+                   "ORDER BY sessions DESC\nLIMIT 10\n")
+        out = e.ak("query", "--format", "json", seed_q1, env=now).stdout
+        check(out == '{"country":null,"sessions":2,"avg_duration":0}\n', out)
+        seed_q2 = ("\nSELECT session_start, session_end, page_views, landing_page\nFROM analytics.user_sessions\n"
+                   "WHERE user_id = 'c'\nORDER BY session_start DESC\nLIMIT 5\n")
+        out = e.ak("query", "--format", "json", seed_q2, env=now).stdout
+        check(out == '{"session_start":"2026-11-18T10:00:00Z","session_end":"2026-11-18T10:00:00Z","page_views":1,'
+                     '"landing_page":"line\\nbreak"}\n', out)
+    finally:
+        e.close()
+
+
+@test
+def manifest_errors_point_at_file_line_column():
+    e = Env("manifest")
+    try:
+        bad = os.path.join(e.dir, "bad")
+        shutil.copytree(EXAMPLE, bad)
+        with open(os.path.join(bad, "inputs.yaml"), encoding="utf-8") as f:
+            text = f.read()
+        with open(os.path.join(bad, "inputs.yaml"), "w", encoding="utf-8") as f:
+            f.write(text.replace("cursor_field: event_time", "cursor_feild: event_time"))
+        gen(e.data, 100, 10, 1)
+        e.setup()
+        p = e.ak("product", "deploy", "user_sessions", "--version", "2.0.0", "--dir", bad, code=1)
+        check("inputs.yaml:" in p.stderr and "did you mean `cursor_field`" in p.stderr, p.stderr)
+        with open(os.path.join(bad, "inputs.yaml"), "w", encoding="utf-8") as f:
+            f.write(text)
+        with open(os.path.join(bad, "transform.sql"), encoding="utf-8") as f:
+            sql = f.read()
+        with open(os.path.join(bad, "transform.sql"), "w", encoding="utf-8") as f:
+            f.write(sql.replace("e.page_url,", "e.page_urll,"))
+        p = e.ak("product", "deploy", "user_sessions", "--version", "2.0.0", "--dir", bad, code=1)
+        check("transform.sql:" in p.stderr and "did you mean `page_url`" in p.stderr, p.stderr)
+        # the deployed version is untouched, and redeploying it identically is fine
+        e.ak("product", "deploy", "user_sessions", "--version", "1.0.0", "--dir", EXAMPLE)
+        with open(os.path.join(bad, "transform.sql"), "w", encoding="utf-8") as f:
+            f.write("-- changed\n" + sql)
+        p = e.ak("product", "deploy", "user_sessions", "--version", "1.0.0", "--dir", bad, code=1)
+        check("already deployed with different manifests" in p.stderr, p.stderr)
+        check("1.0.0" in e.ak("product", "show", "user_sessions").stdout, "show")
+        expl = e.ak("explain", "user_sessions").stdout
+        check("WINDOW" in expl and "LEFT JOIN" in expl and "columns kept" in expl, expl)
+    finally:
+        e.close()
+
+
+@test
+def generator_connector_publishes_fresh_data():
+    e = Env("generator")
+    try:
+        e.ak("connection", "create", "--name", "production-events", "--connector-type", "generator", "--config",
+             '{"events": 3000, "users": 200, "seed": 4}')
+        e.ak("connection", "create", "--name", "production-db", "--connector-type", "generator", "--config",
+             '{"users": 200, "seed": 4}')
+        check("ready" in e.ak("connection", "test", "production-events").stdout, "generator test")
+        e.ak("product", "create", "--name", "user_sessions", "--namespace", "analytics")
+        e.ak("product", "deploy", "user_sessions", "--version", "1.0.0", "--dir", EXAMPLE)
+        p = run_once(e)
+        check("succeeded" in p.stdout and "3000 records" not in p.stdout, p.stdout)
+        n = e.ak("query", "--format", "csv", "SELECT COUNT(*) AS n, COUNT(DISTINCT country) AS c FROM analytics.user_sessions").stdout
+        check(int(n.splitlines()[1].split(",")[0]) > 50, n)
+        p = run_once(e)
+        check(" 0 records read" in p.stdout, f"a second run has nothing new: {p.stdout}")
+    finally:
+        e.close()
+
+
+@test
+def continuous_run_follows_and_stops_on_signal():
+    """`run start` without --once follows appended data; SIGTERM finishes the
+    batch and exits 0; the result equals the oracle over everything."""
+    e = Env("cont")
+    src = os.path.join(e.dir, "src")
+    try:
+        gen(src, 6000, 300, 8)
+        with open(os.path.join(src, "clickstream.ndjson")) as f:
+            lines = f.readlines()
+        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
+        click = os.path.join(e.data, "clickstream.ndjson")
+        with open(click, "w") as f:
+            f.writelines(lines[:2000])
+        e.setup()
+        proc = subprocess.Popen([e.bin, "run", "start", "user_sessions", "--interval", "0.2"], env=e.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(2.5)
+            with open(click, "a") as f:
+                f.writelines(lines[2000:])
+            deadline = time.time() + 60
+            want = oracle_rows([click], [os.path.join(e.data, "user_profiles.ndjson")], e.dir)
+            while time.time() < deadline:
+                if e.rows(candidate=True) == want:
+                    break
+                time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        check(proc.returncode == 0, f"exit {proc.returncode}: {err[-2000:]}")
+        check("stopped" in out, out)
+        same_rows(e.rows(candidate=True), want, "continuous run")
+    finally:
+        e.close()
+
+
+@test
+def killed_run_recovers_without_loss():
+    """kill -9 in the middle of a run: the next run finishes the job and the
+    result equals the oracle (uncommitted log tail discarded, nothing doubled)."""
+    e = Env("kill")
+    try:
+        gen(e.data, 60000, 2000, 13)
+        e.setup()
+        for delay in (0.3, 0.8):
+            proc = subprocess.Popen([e.bin, "run", "start", "user_sessions", "--once"], env=e.env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            proc.kill()
+            proc.wait()
+        run_once(e, ok=False)
+        want = oracle_rows([os.path.join(e.data, "clickstream.ndjson")], [os.path.join(e.data, "user_profiles.ndjson")],
+                           e.dir)
+        same_rows(e.rows(candidate=True), want, "after kills")
+        lst = "\n".join(runs(e))
+        check("failed" in lst or "blocked" in lst, lst)
+    finally:
+        e.close()
+
+
+# ---------------------------------------------------------------- the 1M-event set
+
+def ensure_big(name, extra):
+    d = os.path.join(BIG, name)
+    if not os.path.exists(os.path.join(d, "manifest.json")):
+        gen(d, 1000000, 50000, 42, extra)
+    return d
+
+
+@test
+def one_million_events_equal_duckdb():
+    """gen.py --events 1000000 --users 50000 --seed 42: 209,745 sessions equal
+    to DuckDB's; with NULL users publishing is blocked (no_null_users,
+    freshness) while the candidate equals DuckDB; without them and the clock
+    pinned 5 minutes after the last event it publishes."""
+    if not os.path.exists(AKILI_RELEASE):
+        raise Failure(f"{AKILI_RELEASE} not built")
+    for name, extra in (("1m", []), ("1m-nonull", ["--null-user-fraction", "0"])):
+        d = ensure_big(name, extra)
+        e = Env(f"big-{name}", binary=AKILI_RELEASE)
+        try:
+            e.setup(data_dir=d)
+            env = {}
+            if extra:
+                env["AKILI_NOW"] = plus_minutes(last_event_time(os.path.join(d, "clickstream.ndjson")), 5)
+            t0 = time.time()
+            p = run_once(e, ok=False, env=env)
+            secs = time.time() - t0
+            got = e.rows(candidate=not extra, env=env)
+            if extra:
+                check(p.returncode == 0, f"clean 1M publishes: {p.stdout}{p.stderr[-1500:]}")
+            else:
+                check(p.returncode == 1 and "no_null_users" in p.stdout and "freshness" in p.stdout,
+                      f"1M with NULL users is blocked by no_null_users and freshness: {p.stdout}")
+                check(len(got) == 209745, f"209,745 sessions, got {len(got)}")
+            want = oracle_rows([os.path.join(d, "clickstream.ndjson")], [os.path.join(d, "user_profiles.ndjson")],
+                               e.dir, duck=True)
+            same_rows(got, want, f"1M ({name})")
+            print(f"     1M {name}: run {secs:.1f} s, {len(got)} rows", flush=True)
+        finally:
+            e.close()
+
+
+def main():
+    only = None
+    if "-k" in sys.argv:
+        only = sys.argv[sys.argv.index("-k") + 1]
+    passed = failed = 0
+    for t in TESTS:
+        if only and only not in t.__name__:
+            continue
+        t0 = time.time()
+        try:
+            t()
+            passed += 1
+            print(f"ok   {t.__name__} ({time.time() - t0:.1f} s)", flush=True)
+        except Failure as ex:
+            failed += 1
+            print(f"FAIL {t.__name__}: {ex}", flush=True)
+        except Exception:
+            failed += 1
+            print(f"FAIL {t.__name__}: {traceback.format_exc()}", flush=True)
+    print(f"pipeline: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

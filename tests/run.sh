@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# run.sh - every test of `make test`, under AddressSanitizer and UBSan:
+# unit tests, the oracle self-check, the pipeline tests (whole products on
+# files against the batch oracle, the CLI surface, crashes) and a fuzz
+# smoke run of every parser.  The last line is "N passed, M failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+total_pass=0
+total_fail=0
+summary=()
+
+count() { # $1 suite name, $2 output file
+    local line p f
+    line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$2" | tail -1)
+    if [ -z "$line" ]; then
+        p=0 f=1
+    else
+        p=$(sed -E 's/.*[^0-9]([0-9]+) passed.*/\1/; s/^([0-9]+) passed.*/\1/' <<<"$line")
+        f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+    fi
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+    summary+=("$(printf '%-10s %5d passed, %d failed' "$1" "$p" "$f")")
+}
+
+mkdir -p build/test-logs
+echo "== unit tests"
+: >build/test-logs/unit.log
+for t in build/asan/tests/test_*; do
+    case "$t" in *.d) continue ;; esac
+    out=$("$t" 2>&1)
+    rc=$?
+    echo "$out" | tail -1
+    if [ $rc -ne 0 ] && ! grep -qE '[0-9]+ passed, [0-9]+ failed' <<<"$out"; then
+        echo "$out" | tail -30
+        echo "$t: 0 passed, 1 failed" >>build/test-logs/unit.log
+    else
+        [ $rc -ne 0 ] && echo "$out" | grep -E 'FAIL' | head -20
+        echo "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1 >>build/test-logs/unit.log
+    fi
+done
+up=0 uf=0
+while read -r l; do
+    p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$l")
+    f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$l")
+    up=$((up + p))
+    uf=$((uf + f))
+done <build/test-logs/unit.log
+echo "unit: $up passed, $uf failed" >build/test-logs/unit.sum
+count unit build/test-logs/unit.sum
+
+echo "== test oracles agree with each other"
+tests/oracle/setup.sh >/dev/null 2>&1 || true
+tests/pipeline/oracle_selftest.sh >build/test-logs/oracle.log 2>&1
+grep -E '^FAIL' -A3 build/test-logs/oracle.log | head -30
+tail -1 build/test-logs/oracle.log
+count oracle build/test-logs/oracle.log
+
+echo "== pipeline tests"
+python3 tests/pipeline/test_pipeline.py 2>&1 | tee build/test-logs/pipeline.log
+count pipeline build/test-logs/pipeline.log
+
+echo "== fuzz smoke"
+tests/fuzz/run.sh smoke 2>&1 | tee build/test-logs/fuzz.log
+count fuzz build/test-logs/fuzz.log
+
+echo
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
