@@ -30,16 +30,7 @@ static void json_value(ak_buf_t *b, const ak_val_t *v)
     case AK_NULL: ak_buf_puts(b, "null"); return;
     case AK_BOOL:
     case AK_INT: ak_val_to_text(v, b); return;
-    case AK_FLOAT: {
-        /* float32 values print with float32's shortest digits */
-        ak_buf_t t = AK_BUF_INIT;
-        ak_val_to_text(v, &t);
-        double d = t.data ? strtod(t.data, NULL) : v->d;
-        ak_buf_free(&t);
-        ak_fmt_double_js(d, tmp, sizeof tmp);
-        ak_buf_puts(b, tmp);
-        return;
-    }
+    case AK_FLOAT: /* the exact value, as a JSON (double) number */
     case AK_DOUBLE: ak_fmt_double_js(v->d, tmp, sizeof tmp); ak_buf_puts(b, tmp); return;
     case AK_TEXT: ak_buf_put_json_str(b, v->s, v->n); return;
     default: {

@@ -311,8 +311,15 @@ void ak_val_to_text(const ak_val_t *v, ak_buf_t *out)
                 us = -us;
             ak_buf_printf(out, "%s%s%02" PRId64 ":%02" PRId64 ":%02" PRId64, any ? " " : "", neg ? "-" : "",
                           us / AK_US_PER_HOUR, us / AK_US_PER_MIN % 60, us / AK_US_PER_SEC % 60);
-            if (us % AK_US_PER_SEC)
-                ak_buf_printf(out, ".%06" PRId64, us % AK_US_PER_SEC);
+            if (us % AK_US_PER_SEC) {
+                /* as DuckDB prints it: trailing zeros of the fraction dropped */
+                char frac[8];
+                snprintf(frac, sizeof frac, "%06" PRId64, us % AK_US_PER_SEC);
+                int k = 6;
+                while (k > 1 && frac[k - 1] == '0')
+                    k--;
+                ak_buf_printf(out, ".%.*s", k, frac);
+            }
         }
         return;
     }

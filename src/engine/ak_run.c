@@ -47,6 +47,8 @@ typedef struct run {
     int64_t dead_logged;
     int lockfd;
     int64_t started_mono;
+    int64_t deadline;        /* monotonic µs after which a --once run stops reading (0: none) */
+    bool timed_out;
     bool any_blocked;
     char tag[200];
 } run_t;
@@ -167,6 +169,10 @@ static int64_t ingest(run_t *r, ak_err_t *err)
             got += (int64_t)b.n;
             if (pr == AK_POLL_IDLE || stop_flag)
                 break;
+            if (r->deadline && ak_mono_us() > r->deadline) {
+                r->timed_out = true;
+                break;
+            }
             if (r->o->progress && got % (1 << 20) < (int64_t)per_call)
                 ak_log_info(r->tag, "%s: %" PRId64 " records read", in->def->name, got);
         }
@@ -427,6 +433,8 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
             goto out;
     }
     int64_t timeout_us = rt->m->compute.timeout_s > 0 ? rt->m->compute.timeout_s * AK_US_PER_SEC : 0;
+    if (o->once && timeout_us)
+        r.deadline = r.started_mono + timeout_us;
     int64_t interval = o->interval_us > 0 ? o->interval_us : AK_US_PER_SEC;
     bool first = true;
     for (;;) {
@@ -451,9 +459,20 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
             break;
         sleep_us(interval);
     }
-    if (o->once && timeout_us && ak_mono_us() - r.started_mono > timeout_us)
-        ak_log_warn(r.tag, "the run took longer than compute.timeout (%" PRId64 " s)", rt->m->compute.timeout_s);
-    r.rec.status = r.rec.status == AK_RUN_BLOCKED ? AK_RUN_BLOCKED : (stop_flag && !o->once ? AK_RUN_STOPPED : AK_RUN_SUCCEEDED);
+    if (r.timed_out || (r.deadline && ak_mono_us() > r.deadline)) {
+        /* what was read is committed (and published if the gates passed) */
+        ak_errf(err, AK_E_STATE,
+                "the run exceeded compute.timeout (%" PRId64 " s)%s; what it read (%" PRId64
+                " records) is committed, and the next run continues from there",
+                rt->m->compute.timeout_s, r.timed_out ? " before reading all input" : "", r.rec.records_in);
+        goto out;
+    }
+    /* a continuous run ends by being stopped, whatever its last batch did
+     * (a blocked batch's changes stay held for the next run) */
+    if (!o->once && (stop_flag || o->max_batches))
+        r.rec.status = stop_flag ? AK_RUN_STOPPED : (r.rec.status == AK_RUN_BLOCKED ? AK_RUN_BLOCKED : AK_RUN_SUCCEEDED);
+    else
+        r.rec.status = r.rec.status == AK_RUN_BLOCKED ? AK_RUN_BLOCKED : AK_RUN_SUCCEEDED;
     rc = 0;
 out:
     if (begun) {

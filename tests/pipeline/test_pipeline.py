@@ -675,6 +675,95 @@ def killed_run_recovers_without_loss():
         e.close()
 
 
+@test
+def timeout_fails_loudly_and_loses_nothing():
+    """A --once run longer than compute.timeout fails loudly; what it read is
+    committed, and a later run ends with the result equal to the oracle."""
+    e = Env("timeout")
+    try:
+        gen(e.data, 150000, 4000, 23)
+        man = os.path.join(e.dir, "manifests")
+        shutil.copytree(EXAMPLE, man)
+        with open(os.path.join(man, "compute.yaml"), encoding="utf-8") as f:
+            text = f.read()
+        with open(os.path.join(man, "compute.yaml"), "w", encoding="utf-8") as f:
+            f.write(text.replace("timeout: 240", "timeout: 1"))
+        e.setup(manifests=man)
+        p = run_once(e, ok=False)
+        check(p.returncode == 1 and "compute.timeout" in p.stderr, f"timed out loudly: {p.stderr[-800:]}")
+        check("failed" in "\n".join(runs(e)), "recorded as failed")
+        # with a generous timeout the next version's run completes, nothing lost
+        e.ak("product", "deploy", "user_sessions", "--version", "1.1.0", "--dir", EXAMPLE)
+        run_once(e, ok=False)
+        want = oracle_rows([os.path.join(e.data, "clickstream.ndjson")], [os.path.join(e.data, "user_profiles.ndjson")],
+                           e.dir)
+        same_rows(e.rows(candidate=True), want, "after timeouts")
+    finally:
+        e.close()
+
+
+# ---------------------------------------------------------------- SQL vs DuckDB
+
+OUT_SPEC = ("user_id:VARCHAR,username:VARCHAR,account_type:VARCHAR,country:VARCHAR,session_num:BIGINT,"
+            "session_start:TIMESTAMP,session_end:TIMESTAMP,session_duration_seconds:BIGINT,page_views:BIGINT,"
+            "landing_page:VARCHAR,exit_page:VARCHAR,entry_referrer:VARCHAR")
+
+
+def value_rows(text):
+    """JSON lines -> sorted list of value tuples (column names differ between engines)."""
+    rows = []
+    for line in text.splitlines():
+        if line.strip():
+            obj = json.loads(line, object_pairs_hook=list)
+            rows.append(json.dumps([v for _, v in obj]))
+    return sorted(rows)
+
+
+@test
+def sql_queries_equal_duckdb():
+    """tests/sql/queries.sql: aggregates, windows, joins, subqueries, set
+    operations, dates, strings, casts: akili's answers equal DuckDB's."""
+    e = Env("sql")
+    try:
+        gen(e.data, 8000, 300, 17)
+        e.setup()
+        now = {"AKILI_NOW": "2026-11-10T00:00:00Z"}
+        run_once(e, ok=False, env=now)
+        dump = os.path.join(e.dir, "user_sessions.ndjson")
+        with open(dump, "w", encoding="utf-8") as f:
+            f.write(e.ak("query", "--candidate", "--format", "json", "SELECT * FROM analytics.user_sessions").stdout)
+        with open(os.path.join(ROOT, "tests/sql/queries.sql"), encoding="utf-8") as f:
+            text = f.read()
+        queries = [q.strip() for q in text.split("\n;\n") if q.strip()]
+        queries = [q for q in ("\n".join(l for l in q.splitlines() if not l.startswith("--")).strip()
+                               for q in queries) if q]
+        check(len(queries) >= 30, f"{len(queries)} queries")
+        bad = []
+        for i, q in enumerate(queries):
+            got = e.ak("query", "--candidate", "--format", "json", q, ok=False, env=now)
+            qf = os.path.join(e.dir, f"q{i}.sql")
+            with open(qf, "w", encoding="utf-8") as f:
+                f.write(q)
+            out = os.path.join(e.dir, f"q{i}.duck")
+            d = subprocess.run(["node", os.path.join(ORACLE, "duck.mjs"), "--table", f"user_sessions={dump}:{OUT_SPEC}",
+                                "--sql", qf, "--out", out], capture_output=True, text=True)
+            if got.returncode != 0 or d.returncode != 0:
+                bad.append(f"query {i + 1}: akili exit {got.returncode} {got.stderr.strip()[:300]} / duckdb exit "
+                           f"{d.returncode} {d.stderr.strip()[-300:]}\n  {q[:120]}")
+                continue
+            with open(out, encoding="utf-8") as f:
+                want = value_rows(f.read())
+            have = value_rows(got.stdout)
+            if have != want:
+                diff_a = sorted(set(have) - set(want))[:2]
+                diff_d = sorted(set(want) - set(have))[:2]
+                bad.append(f"query {i + 1}: {len(have)} vs {len(want)} rows\n  {q[:160]}\n  akili only: {diff_a}\n"
+                           f"  duckdb only: {diff_d}")
+        check(not bad, "\n".join(bad))
+    finally:
+        e.close()
+
+
 # ---------------------------------------------------------------- the 1M-event set
 
 def ensure_big(name, extra):

@@ -197,4 +197,38 @@ AK_TEST(used_columns)
     fx_free(&db);
 }
 
+AK_TEST(seed_002_materialized_view_and_api_query)
+{
+    /* the second seed's SQL verbatim (the SELECT of the materialized view and
+     * the API query over it); expected values read off DuckDB 1.5.6 */
+    fx_db_t db = {0};
+    fx_add(&db, "payments_realtime",
+           "created_at:TIMESTAMP,currency:TEXT,amount:BIGINT,customer_id:TEXT,status:TEXT\n"
+           "2026-11-18 10:00:10|EUR|1000|c1|succeeded\n"
+           "2026-11-18 10:00:40|EUR|2500|c2|failed\n"
+           "2026-11-18 10:00:50|EUR|700|c1|succeeded\n"
+           "2026-11-18 10:01:05|USD|300|c3|succeeded\n"
+           "2026-11-18 10:01:30|EUR|50|c1|pending\n"
+           "2026-11-16 09:00:00|EUR|999|c9|succeeded\n");
+    int64_t now;
+    ak_ts_parse("2026-11-18T10:05:00Z", 20, &now);
+    const char *mv = "SELECT\n    DATE_TRUNC('minute', created_at) AS minute_window,\n    currency,\n"
+                     "    COUNT(*) AS transaction_count,\n    SUM(amount) AS total_amount,\n    AVG(amount) AS avg_amount,\n"
+                     "    COUNT(DISTINCT customer_id) AS unique_customers,\n"
+                     "    SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END)::FLOAT\n        / COUNT(*) AS success_rate\n"
+                     "FROM payments_realtime\nWHERE created_at >= NOW() - INTERVAL '24 hours'\nGROUP BY 1, 2\nORDER BY 1, 2";
+    AK_CHECK_STR(fx_run(&db, mv, now), "2026-11-18T10:00:00Z|EUR|3|4200|1400.0|2|0.6666667\n"
+                                       "2026-11-18T10:01:00Z|EUR|1|50|50.0|1|0.0\n"
+                                       "2026-11-18T10:01:00Z|USD|1|300|300.0|1|1.0\n");
+    /* the API query reads the view's rows */
+    fx_add(&db, "mv_payment_metrics",
+           "minute_window:TIMESTAMP,currency:TEXT,transaction_count:BIGINT,total_amount:BIGINT,success_rate:FLOAT\n"
+           "2026-11-18 10:00:00|EUR|3|4200|0.6666667\n2026-11-18 10:01:00|EUR|1|50|0\n2026-11-18 10:01:00|USD|1|300|1\n");
+    const char *api = "SELECT\n    minute_window,\n    SUM(transaction_count) AS transactions,\n    SUM(total_amount) AS revenue,\n"
+                      "    AVG(success_rate) AS avg_success_rate\nFROM mv_payment_metrics\n"
+                      "WHERE minute_window >= NOW() - INTERVAL '1 hour'\nGROUP BY minute_window\nORDER BY minute_window DESC";
+    AK_CHECK_STR(fx_run(&db, api, now), "2026-11-18T10:01:00Z|2|350|0.5\n2026-11-18T10:00:00Z|3|4200|0.6666666865348816\n");
+    fx_free(&db);
+}
+
 int main(void) { return ak_test_main(); }
