@@ -83,6 +83,7 @@ typedef struct ak_input {
     ak_input_format_t format;
     char **primary_key;      /* column names, in the order given */
     size_t n_primary_key;
+    bool primary_key_inferred; /* not declared: chosen for an incremental input */
     ak_schema_t schema;      /* the columns: type given or inferred; key = in
                                 primary_key; required = given or key */
     char **column_doc;       /* [schema.n] description, or NULL */

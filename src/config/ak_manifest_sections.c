@@ -68,7 +68,8 @@ static const ak_option_t input_opts[] = {
      "auto|ndjson|csv|debezium"},
     {"primary_key", AK_OPT_NAMES, NULL,
      "Column or columns identifying a row. A keyed input is a table: the latest row per key is kept, and "
-     "key columns are required. Each must be one of `columns`."},
+     "key columns are required. Each must be one of `columns`. An `incremental` input without one is keyed "
+     "by `id`, else its first `*_id` column, else its first column."},
     {"columns", AK_OPT_LIST, NULL,
      "The columns to read, in order: each a bare name or a map (see `inputs[].columns[]`). Without an "
      "explicit type a column is a timestamp if its name ends in `_at`, `_time` or `_ts` or is `timestamp` or "
@@ -441,6 +442,29 @@ static int load_keys(ak__mctx_t *c, ak_input_t *in, const ak_optset_t *s, const 
     const char *cursor = ak_opt_raw(s, "cursor_field", &cf);
     if (!cursor && in->strategy == AK_STRATEGY_INCREMENTAL)
         return ak_cfg_errf(c->err, s->map, "%s uses strategy `incremental`, which needs `cursor_field`", of);
+    if (!in->n_primary_key && in->strategy == AK_STRATEGY_INCREMENTAL && in->schema.n) {
+        /* an incrementally synced table without a declared key: its rows are
+         * still identified by one, so take `id`, else the first `*_id`
+         * column, else the first column (explain and deploy say which) */
+        int pick = -1;
+        for (int k = 0; k < in->schema.n && pick < 0; k++)
+            if (strcmp(in->schema.cols[k].name, "id") == 0)
+                pick = k;
+        for (int k = 0; k < in->schema.n && pick < 0; k++) {
+            size_t n = strlen(in->schema.cols[k].name);
+            if (n > 3 && strcmp(in->schema.cols[k].name + n - 3, "_id") == 0)
+                pick = k;
+        }
+        if (pick < 0)
+            pick = 0;
+        in->primary_key = ak_arena_alloc(c->a, sizeof *in->primary_key);
+        if (!in->primary_key || !(in->primary_key[0] = ak_arena_strdup(c->a, in->schema.cols[pick].name)))
+            return ak_err_nomem(c->err);
+        in->n_primary_key = 1;
+        in->primary_key_inferred = true;
+        in->schema.cols[pick].key = true;
+        in->schema.cols[pick].required = true;
+    }
     return 0;
 }
 

@@ -400,6 +400,11 @@ static int validate(ak_product_rt_t *rt, ak_buf_t *report, ak_err_t *err)
         ak_buf_printf(report, "\n  output: %s.%s, %d columns; %zu quality check%s\n", m->product.namespace,
                       m->product.name, shape->ncols, m->quality.n_checks, m->quality.n_checks == 1 ? "" : "s");
         for (size_t i = 0; i < rt->nin; i++)
+            if (rt->in[i].def->primary_key_inferred)
+                ak_buf_printf(report, "  note: input `%s` declares no primary_key; it is keyed by `%s` (declare "
+                                      "primary_key to choose another)\n",
+                              rt->in[i].def->name, rt->in[i].def->primary_key[0]);
+        for (size_t i = 0; i < rt->nin; i++)
             if (!rt->in[i].ops->built)
                 ak_buf_printf(report, "  note: connection `%s` is of type `%s`, which is not built yet: runs will fail until it is\n",
                               rt->in[i].conn_rec.name, rt->in[i].conn_rec.type);
@@ -495,7 +500,8 @@ int ak_engine_explain(ak_catalog_t *cat, const char *product, ak_buf_t *out, ak_
             ak_buf_puts(out, "keyed by");
             for (size_t k = 0; k < in->def->n_primary_key; k++)
                 ak_buf_printf(out, "%s %s", k ? "," : "", in->def->primary_key[k]);
-            ak_buf_puts(out, " (latest row per key)");
+            ak_buf_puts(out, in->def->primary_key_inferred ? " (not declared: inferred; latest row per key)"
+                                                           : " (latest row per key)");
         } else {
             ak_buf_puts(out, "keyless (every record is a row)");
         }

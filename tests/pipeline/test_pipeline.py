@@ -330,6 +330,41 @@ def profile_updates_newer_wins():
 
 
 @test
+def seed_inputs_verbatim_key_profiles_by_user_id():
+    """The seed's inputs as written (no primary_key): the incremental
+    user_profiles input is keyed by user_id, so updates replace rows."""
+    e = Env("nokey")
+    try:
+        man = os.path.join(e.dir, "manifests")
+        shutil.copytree(EXAMPLE, man)
+        with open(os.path.join(man, "inputs.yaml"), encoding="utf-8") as f:
+            text = f.read()
+        check("primary_key: user_id" in text, "the example declares the key")
+        with open(os.path.join(man, "inputs.yaml"), "w", encoding="utf-8") as f:
+            f.write(text.replace("    primary_key: user_id\n", ""))
+        gen(e.data, 4000, 300, 31)
+        prof = os.path.join(e.data, "user_profiles.ndjson")
+        with open(prof, encoding="utf-8") as f:
+            first = [json.loads(x) for x in f.readlines()[:50]]
+        for p_ in first:  # newer rows for 50 users
+            p_["country"] = "ZZ"
+            p_["updated_at"] = "2026-11-30T00:00:00.000Z"
+        write_events(prof, first)
+        e.ak("connection", "create", "--name", "production-events", "--connector-type", "file", "--config",
+             json.dumps({"path": e.data, "files": FILES_MAP}))
+        e.ak("connection", "create", "--name", "production-db", "--connector-type", "file", "--config",
+             json.dumps({"path": e.data, "files": FILES_MAP}))
+        e.ak("product", "create", "--name", "user_sessions", "--namespace", "analytics")
+        d = e.ak("product", "deploy", "user_sessions", "--version", "1.0.0", "--dir", man).stdout
+        check("keyed by `user_id`" in d, d)
+        run_once(e, ok=False)
+        same_rows(e.rows(candidate=True), oracle_rows([os.path.join(e.data, "clickstream.ndjson")], [prof], e.dir),
+                  "seed inputs verbatim")
+    finally:
+        e.close()
+
+
+@test
 def csv_input_equals_ndjson_input():
     """The same data as CSV files gives the same table."""
     e = Env("csv")
