@@ -12,7 +12,7 @@
  * every aggregate call, refers to a column of the aggregate's output.  What
  * remains referring to the FROM scope is a "must appear in GROUP BY" error.
  */
-#include "ak_sql_plan.h"
+#include "ak_sql_bind_int.h"
 
 #include "ak_alloc.h"
 
@@ -22,57 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct scol {
-    const char *qual;
-    const char *name;
-    ak_type_t type;
-    int idx;
-    bool hidden; /* a USING column's second copy: not in * nor unqualified lookups */
-    bool *used;  /* the base table's usage flag for this column, or NULL */
-} scol_t;
-
-typedef struct scope {
-    scol_t *cols;
-    int n;
-} scope_t;
-
-typedef struct binder {
-    ak_sql_stmt_t *st;
-    ak_arena_t *a;
-    ak_err_t *err;
-    size_t err_off;
-    struct {
-        const char *name;
-        int slot;
-    } *ctes; /* visible CTEs, innermost last */
-    int nctes, cap_ctes;
-    const scope_t *outer[16]; /* enclosing query scopes, for correlation errors */
-    int nouter;
-} binder_t;
-
-/* Calls collected while binding one SELECT's expressions. */
-typedef struct winspec {
-    ak_expr_t **part;
-    int npart;
-    ak_sortkey_t *ord;
-    int nord;
-} winspec_t;
-
-typedef struct ectx {
-    const scope_t *scope;
-    bool allow_agg;
-    bool allow_win;
-    const char *clause;
-    const ak_select_ast_t *sel;
-    ak_aggcall_t *aggs;
-    int naggs, cap_aggs;
-    ak_wincall_t *wins;
-    winspec_t *specs; /* one per window call */
-    int nwins, cap_wins;
-} ectx_t;
-
-static int bfail(binder_t *b, size_t off, ak_code_t code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int bfail(binder_t *b, size_t off, ak_code_t code, const char *fmt, ...)
+int ak__b_fail(binder_t *b, size_t off, ak_code_t code, const char *fmt, ...)
 {
     if (b->err->code != AK_E_OK)
         return -1;
@@ -84,15 +34,11 @@ static int bfail(binder_t *b, size_t off, ak_code_t code, const char *fmt, ...)
     return -1;
 }
 
-static int nomem(binder_t *b) { return ak_err_nomem(b->err); }
+int ak__b_nomem(binder_t *b) { return ak_err_nomem(b->err); }
 
-ak_type_t ak__common_type(ak_type_t a, ak_type_t b);
-ak_plan_t *ak__bind_query_for_subq(binder_t *b, const ak_query_ast_t *q);
 
-static ak_plan_t *bind_query(binder_t *b, const ak_query_ast_t *q);
-static ak_expr_t *bind_expr(binder_t *b, ectx_t *c, const ak_ast_t *x);
 
-static char *span_text(binder_t *b, size_t off, size_t end)
+char *ak__b_span_text(binder_t *b, size_t off, size_t end)
 {
     const char *s = b->st->sql;
     if (end > b->st->len)
@@ -117,30 +63,6 @@ static char *span_text(binder_t *b, size_t off, size_t end)
     }
     d[k] = '\0';
     return d;
-}
-
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 99;
-    size_t prev[65], cur[65];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            size_t m = prev[j] + 1;
-            if (cur[j - 1] + 1 < m)
-                m = cur[j - 1] + 1;
-            if (prev[j - 1] + cost < m)
-                m = prev[j - 1] + cost;
-            cur[j] = m;
-        }
-        memcpy(prev, cur, sizeof(size_t) * (lb + 1));
-    }
-    return prev[lb];
 }
 
 /* ---- plan construction helpers ------------------------------------------ */
@@ -188,895 +110,6 @@ static scope_t scope_from_plan(binder_t *b, const ak_plan_t *p, const char *qual
     return s;
 }
 
-/* ---- name resolution ----------------------------------------------------- */
-
-static int lookup_col(binder_t *b, const scope_t *s, const ak_ast_t *x, const scol_t **out)
-{
-    const scol_t *hit = NULL;
-    int nhits = 0;
-    bool qual_seen = false;
-    for (int i = 0; i < s->n; i++) {
-        const scol_t *c = &s->cols[i];
-        if (x->qual) {
-            if (!c->qual || strcasecmp(c->qual, x->qual) != 0)
-                continue;
-            qual_seen = true;
-        } else if (c->hidden) {
-            continue;
-        }
-        if (strcasecmp(c->name, x->name) == 0) {
-            if (!hit || hit->idx != c->idx)
-                nhits++;
-            hit = c;
-        }
-    }
-    if (nhits == 1) {
-        if (hit->used)
-            *hit->used = true;
-        *out = hit;
-        return 0;
-    }
-    if (nhits > 1)
-        return bfail(b, x->off, AK_E_BIND, "column reference `%s` is ambiguous; qualify it with a table alias", x->name);
-    /* not found: correlated? */
-    for (int k = b->nouter - 1; k >= 0; k--) {
-        for (int i = 0; i < b->outer[k]->n; i++)
-            if (strcasecmp(b->outer[k]->cols[i].name, x->name) == 0 &&
-                (!x->qual || (b->outer[k]->cols[i].qual && strcasecmp(b->outer[k]->cols[i].qual, x->qual) == 0)))
-                return bfail(b, x->off, AK_E_UNSUPPORTED,
-                             "column `%s` refers to an outer query; correlated subqueries are not supported (rewrite as a JOIN)",
-                             x->name);
-    }
-    if (x->qual && !qual_seen)
-        return bfail(b, x->off, AK_E_BIND, "no table or alias `%s` in this query's FROM clause", x->qual);
-    const char *best = NULL;
-    size_t bd = 99;
-    for (int i = 0; i < s->n; i++) {
-        size_t d = edit_distance(s->cols[i].name, x->name);
-        if (d < bd) {
-            bd = d;
-            best = s->cols[i].name;
-        }
-    }
-    if (best && bd <= 2 && bd < strlen(x->name))
-        return bfail(b, x->off, AK_E_BIND, "column `%s%s%s` not found; did you mean `%s`?", x->qual ? x->qual : "",
-                     x->qual ? "." : "", x->name, best);
-    return bfail(b, x->off, AK_E_BIND, "column `%s%s%s` not found", x->qual ? x->qual : "", x->qual ? "." : "", x->name);
-}
-
-/* ---- coercion ------------------------------------------------------------ */
-
-static int fold_cast_const(binder_t *b, ak_expr_t *x, ak_type_t to, size_t off)
-{
-    ak_val_t v;
-    ak_err_t e2;
-    ak_err_clear(&e2);
-    if (ak_cast_value(&x->val, to, b->a, &v, &e2))
-        return bfail(b, off, AK_E_TYPE, "%s", e2.msg);
-    x->val = v;
-    x->type = to;
-    return 0;
-}
-
-/* Makes l and r comparable (for =, <, IN, BETWEEN, CASE operand). */
-static int coerce_pair(binder_t *b, ak_expr_t **l, ak_expr_t **r, size_t off, const char *what)
-{
-    ak_type_t tl = (*l)->type, tr = (*r)->type;
-    if (tl == tr || tl == AK_NULL || tr == AK_NULL)
-        return 0;
-    if (ak_type_is_numeric(tl) && ak_type_is_numeric(tr))
-        return 0;
-    if (ak_type_is_temporal(tl) && ak_type_is_temporal(tr))
-        return 0;
-    for (int side = 0; side < 2; side++) {
-        ak_expr_t **t = side ? r : l, **o = side ? l : r;
-        if ((*t)->type != AK_TEXT)
-            continue;
-        ak_type_t to = (*o)->type;
-        if (!ak_cast_allowed(AK_TEXT, to))
-            break;
-        if ((*t)->kind == EX_CONST)
-            return fold_cast_const(b, *t, to, (*t)->off ? (*t)->off : off);
-        *t = ak_expr_cast(b->a, *t, to);
-        return *t ? 0 : nomem(b);
-    }
-    return bfail(b, off, AK_E_TYPE, "cannot %s %s and %s; cast one side (e.g. x::%s)", what, ak_type_name(tl),
-                 ak_type_name(tr), ak_type_name(tl));
-}
-
-static int coerce_to(binder_t *b, ak_expr_t **x, ak_type_t to, size_t off)
-{
-    if ((*x)->type == to)
-        return 0;
-    if ((*x)->type == AK_NULL) {
-        (*x)->type = to;
-        return 0;
-    }
-    if (!ak_cast_allowed((*x)->type, to))
-        return bfail(b, off, AK_E_TYPE, "cannot convert %s to %s", ak_type_name((*x)->type), ak_type_name(to));
-    if ((*x)->kind == EX_CONST)
-        return fold_cast_const(b, *x, to, off);
-    *x = ak_expr_cast(b->a, *x, to);
-    return *x ? 0 : nomem(b);
-}
-
-static int require_bool(binder_t *b, ak_expr_t **x, size_t off, const char *where)
-{
-    if ((*x)->type == AK_BOOL || (*x)->type == AK_NULL) {
-        (*x)->type = AK_BOOL;
-        return 0;
-    }
-    return bfail(b, off, AK_E_TYPE, "%s must be a boolean condition, got %s", where, ak_type_name((*x)->type));
-}
-
-/* ---- expressions --------------------------------------------------------- */
-
-static ak_expr_t **bind_args(binder_t *b, ectx_t *c, ak_ast_t **args, int n)
-{
-    ak_expr_t **v = ak_arena_alloc(b->a, sizeof *v * (size_t)(n ? n : 1));
-    if (!v) {
-        nomem(b);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++)
-        if (!(v[i] = bind_expr(b, c, args[i])))
-            return NULL;
-    return v;
-}
-
-static ak_expr_t *mk(binder_t *b, ak_expr_kind_t k, ak_type_t t, const ak_ast_t *x)
-{
-    ak_expr_t *e = ak_expr_new(b->a, k, t);
-    if (!e) {
-        nomem(b);
-        return NULL;
-    }
-    e->off = x->off;
-    e->end = x->end;
-    return e;
-}
-
-static ak_expr_t *bind_subquery(binder_t *b, ectx_t *c, const ak_ast_t *x, ak_expr_kind_t k)
-{
-    if (b->nouter >= 15) {
-        bfail(b, x->off, AK_E_UNSUPPORTED, "subqueries nested too deeply");
-        return NULL;
-    }
-    b->outer[b->nouter++] = c->scope;
-    ak_plan_t *p = bind_query(b, x->subq);
-    b->nouter--;
-    if (!p)
-        return NULL;
-    if (k != EX_EXISTS && p->ncols != 1) {
-        bfail(b, x->off, AK_E_BIND, "subquery must return exactly one column, it returns %d", p->ncols);
-        return NULL;
-    }
-    ak_expr_t *e = mk(b, k, k == EX_SUBQ ? p->types[0] : AK_BOOL, x);
-    if (!e)
-        return NULL;
-    e->subq = p;
-    e->negated = x->negated;
-    ak_sql_stmt_t *st = b->st;
-    if (st->nsubqs == st->cap_subqs) {
-        int nc = st->cap_subqs ? st->cap_subqs * 2 : 8;
-        ak_expr_t **nv = ak_arena_alloc(b->a, sizeof *nv * (size_t)nc);
-        if (!nv) {
-            nomem(b);
-            return NULL;
-        }
-        if (st->nsubqs)
-            memcpy(nv, st->subqs, sizeof *nv * (size_t)st->nsubqs);
-        st->subqs = nv;
-        st->cap_subqs = nc;
-    }
-    st->subqs[st->nsubqs++] = e;
-    e->ref = st->nsubqs - 1;
-    if (k == EX_IN_SUBQ) {
-        e->args = ak_arena_alloc(b->a, sizeof *e->args);
-        if (!e->args) {
-            nomem(b);
-            return NULL;
-        }
-        e->nargs = 1;
-        if (!(e->args[0] = bind_expr(b, c, x->args[0])))
-            return NULL;
-        ak_type_t tl = e->args[0]->type, tr = p->types[0];
-        if (!(tl == tr || tl == AK_NULL || tr == AK_NULL || (ak_type_is_numeric(tl) && ak_type_is_numeric(tr)) ||
-              (ak_type_is_temporal(tl) && ak_type_is_temporal(tr)))) {
-            if (tl == AK_TEXT && e->args[0]->kind == EX_CONST) {
-                if (fold_cast_const(b, e->args[0], tr, x->off))
-                    return NULL;
-            } else {
-                bfail(b, x->off, AK_E_TYPE, "cannot compare %s with a subquery of %s", ak_type_name(tl),
-                      ak_type_name(tr));
-                return NULL;
-            }
-        }
-    }
-    return e;
-}
-
-static int bind_frame_offset(binder_t *b, ectx_t *c, ak_ast_t *x, ak_expr_t **out)
-{
-    if (!x) {
-        *out = NULL;
-        return 0;
-    }
-    ectx_t k = {.scope = c->scope, .clause = "a window frame", .sel = c->sel};
-    ak_expr_t *e = bind_expr(b, &k, x);
-    if (!e)
-        return -1;
-    if (e->kind != EX_CONST || e->val.type == AK_NULL)
-        return bfail(b, x->off, AK_E_UNSUPPORTED, "window frame offsets must be constants");
-    if ((e->val.type == AK_INT && e->val.i < 0) || (e->val.type == AK_DOUBLE && e->val.d < 0))
-        return bfail(b, x->off, AK_E_BIND, "window frame offsets must not be negative");
-    *out = e;
-    return 0;
-}
-
-static const ak_window_ast_t *find_named_window(const ak_select_ast_t *sel, const char *name)
-{
-    for (int i = 0; sel && i < sel->nwindows; i++)
-        if (strcasecmp(sel->windows[i].name, name) == 0)
-            return sel->windows[i].spec;
-    return NULL;
-}
-
-static ak_expr_t *bind_window_call(binder_t *b, ectx_t *c, const ak_ast_t *x)
-{
-    if (!c->allow_win) {
-        bfail(b, x->off, AK_E_BIND, "window functions are not allowed in %s", c->clause);
-        return NULL;
-    }
-    const ak_window_ast_t *w = x->over, *base = NULL;
-    if (x->over_name) {
-        w = find_named_window(c->sel, x->over_name);
-        if (!w) {
-            bfail(b, x->off, AK_E_BIND, "window `%s` is not defined in a WINDOW clause", x->over_name);
-            return NULL;
-        }
-    }
-    if (w->base) {
-        base = find_named_window(c->sel, w->base);
-        if (!base) {
-            bfail(b, w->off, AK_E_BIND, "window `%s` is not defined in a WINDOW clause", w->base);
-            return NULL;
-        }
-    }
-    ak_wincall_t wc;
-    memset(&wc, 0, sizeof wc);
-    ak_agg_fn_t afn;
-    ak_win_fn_t wfn;
-    if (ak_is_window_only_name(x->name, &wfn)) {
-        wc.fn = wfn;
-    } else if (ak_is_aggregate_name(x->name, &afn)) {
-        wc.fn = WIN_AGG;
-        wc.agg.fn = (afn == AGG_COUNT && x->star) ? AGG_COUNT_STAR : afn;
-        wc.agg.distinct = x->distinct;
-    } else {
-        bfail(b, x->off, AK_E_BIND, "%s() is not a window or aggregate function", x->name);
-        return NULL;
-    }
-    if (x->star && !(wc.fn == WIN_AGG && wc.agg.fn == AGG_COUNT_STAR)) {
-        bfail(b, x->off, AK_E_BIND, "%s(*) is not valid", x->name);
-        return NULL;
-    }
-    /* arguments may contain aggregates (in aggregated queries) but no windows */
-    bool saved = c->allow_win;
-    c->allow_win = false;
-    wc.agg.nargs = x->nargs;
-    wc.agg.args = bind_args(b, c, x->args, x->nargs);
-    if (!wc.agg.args) {
-        c->allow_win = saved;
-        return NULL;
-    }
-    if (x->filter) {
-        if (!(wc.agg.filter = bind_expr(b, c, x->filter)) || require_bool(b, &wc.agg.filter, x->filter->off, "FILTER")) {
-            c->allow_win = saved;
-            return NULL;
-        }
-    }
-    winspec_t spec = {0};
-    const ak_window_ast_t *pw = base ? base : w;
-    spec.npart = pw->npartition;
-    spec.part = bind_args(b, c, pw->partition, pw->npartition);
-    const ak_window_ast_t *ow = w->norder ? w : (base ? base : w);
-    spec.nord = ow->norder;
-    spec.ord = ak_arena_zalloc(b->a, sizeof *spec.ord * (size_t)(ow->norder ? ow->norder : 1));
-    if (!spec.part || !spec.ord) {
-        c->allow_win = saved;
-        return NULL;
-    }
-    for (int i = 0; i < ow->norder; i++) {
-        if (!(spec.ord[i].expr = bind_expr(b, c, ow->order[i].expr))) {
-            c->allow_win = saved;
-            return NULL;
-        }
-        spec.ord[i].desc = ow->order[i].desc;
-        spec.ord[i].nulls_first = ow->order[i].nulls_first == 1;
-    }
-    c->allow_win = saved;
-    const ak_window_ast_t *fw = w->unit != FRAME_DEFAULT ? w : (base ? base : w);
-    wc.frame.unit = fw->unit;
-    if (fw->unit != FRAME_DEFAULT) {
-        wc.frame.start_kind = fw->start.kind;
-        wc.frame.end_kind = fw->end.kind;
-        if (bind_frame_offset(b, c, fw->start.offset, &wc.frame.start_off) ||
-            bind_frame_offset(b, c, fw->end.offset, &wc.frame.end_off))
-            return NULL;
-        if (fw->start.kind == BOUND_UNBOUNDED_FOLLOWING || fw->end.kind == BOUND_UNBOUNDED_PRECEDING) {
-            bfail(b, fw->off, AK_E_BIND, "invalid window frame bounds");
-            return NULL;
-        }
-        if (fw->unit == FRAME_RANGE && (wc.frame.start_off || wc.frame.end_off) && spec.nord != 1) {
-            bfail(b, fw->off, AK_E_BIND, "RANGE with an offset needs exactly one ORDER BY expression");
-            return NULL;
-        }
-        if (fw->unit == FRAME_GROUPS) {
-            bfail(b, fw->off, AK_E_UNSUPPORTED, "GROUPS frames are not supported; use ROWS or RANGE");
-            return NULL;
-        }
-    }
-    wc.ignore_nulls = x->ignore_nulls;
-    wc.agg.text = span_text(b, x->off, x->end);
-    /* types and argument checks */
-    int na = wc.agg.nargs;
-    switch (wc.fn) {
-    case WIN_AGG:
-        if (ak_agg_bind(&wc.agg, b->a, b->err)) {
-            b->err_off = x->off;
-            return NULL;
-        }
-        break;
-    case WIN_ROW_NUMBER:
-    case WIN_RANK:
-    case WIN_DENSE_RANK:
-    case WIN_PERCENT_RANK:
-    case WIN_CUME_DIST:
-        if (na) {
-            bfail(b, x->off, AK_E_BIND, "%s() takes no arguments", x->name);
-            return NULL;
-        }
-        wc.agg.type = (wc.fn == WIN_PERCENT_RANK || wc.fn == WIN_CUME_DIST) ? AK_DOUBLE : AK_INT;
-        break;
-    case WIN_NTILE:
-        if (na != 1 || wc.agg.args[0]->kind != EX_CONST || wc.agg.args[0]->type != AK_INT || wc.agg.args[0]->val.i <= 0) {
-            bfail(b, x->off, AK_E_BIND, "ntile() takes one positive integer constant");
-            return NULL;
-        }
-        wc.agg.type = AK_INT;
-        break;
-    case WIN_LAG:
-    case WIN_LEAD:
-        if (na < 1 || na > 3) {
-            bfail(b, x->off, AK_E_BIND, "%s() takes 1 to 3 arguments", x->name);
-            return NULL;
-        }
-        if (na >= 2 && (wc.agg.args[1]->kind != EX_CONST || wc.agg.args[1]->type != AK_INT)) {
-            bfail(b, x->off, AK_E_UNSUPPORTED, "the offset of %s() must be an integer constant", x->name);
-            return NULL;
-        }
-        wc.agg.type = wc.agg.args[0]->type;
-        if (na == 3) {
-            ak_type_t ct = ak__common_type(wc.agg.type, wc.agg.args[2]->type);
-            if (ct == AK_TYPE__COUNT) {
-                if (wc.agg.args[2]->type == AK_TEXT && wc.agg.args[2]->kind == EX_CONST)
-                    ct = wc.agg.type;
-                else {
-                    bfail(b, x->off, AK_E_TYPE, "the default of %s() has type %s, expected %s", x->name,
-                          ak_type_name(wc.agg.args[2]->type), ak_type_name(wc.agg.type));
-                    return NULL;
-                }
-            }
-            if (coerce_to(b, &wc.agg.args[0], ct, x->off) || coerce_to(b, &wc.agg.args[2], ct, x->off))
-                return NULL;
-            wc.agg.type = ct;
-        }
-        break;
-    case WIN_FIRST_VALUE:
-    case WIN_LAST_VALUE:
-        if (na != 1) {
-            bfail(b, x->off, AK_E_BIND, "%s() takes one argument", x->name);
-            return NULL;
-        }
-        wc.agg.type = wc.agg.args[0]->type;
-        break;
-    case WIN_NTH_VALUE:
-        if (na != 2 || wc.agg.args[1]->kind != EX_CONST || wc.agg.args[1]->type != AK_INT || wc.agg.args[1]->val.i <= 0) {
-            bfail(b, x->off, AK_E_BIND, "nth_value() takes an expression and a positive integer constant");
-            return NULL;
-        }
-        wc.agg.type = wc.agg.args[0]->type;
-        break;
-    }
-    if (c->nwins == c->cap_wins) {
-        int nc = c->cap_wins ? c->cap_wins * 2 : 4;
-        ak_wincall_t *nw = ak_arena_alloc(b->a, sizeof *nw * (size_t)nc);
-        winspec_t *ns = ak_arena_alloc(b->a, sizeof *ns * (size_t)nc);
-        if (!nw || !ns) {
-            nomem(b);
-            return NULL;
-        }
-        if (c->nwins) {
-            memcpy(nw, c->wins, sizeof *nw * (size_t)c->nwins);
-            memcpy(ns, c->specs, sizeof *ns * (size_t)c->nwins);
-        }
-        c->wins = nw;
-        c->specs = ns;
-        c->cap_wins = nc;
-    }
-    c->wins[c->nwins] = wc;
-    c->specs[c->nwins] = spec;
-    ak_expr_t *e = mk(b, EX_WIN, wc.agg.type, x);
-    if (!e)
-        return NULL;
-    e->ref = c->nwins++;
-    return e;
-}
-
-static ak_expr_t *bind_agg_call(binder_t *b, ectx_t *c, const ak_ast_t *x, ak_agg_fn_t fn)
-{
-    if (!c->allow_agg) {
-        bfail(b, x->off, AK_E_BIND, "aggregate functions are not allowed in %s", c->clause);
-        return NULL;
-    }
-    ak_aggcall_t call;
-    memset(&call, 0, sizeof call);
-    call.fn = (fn == AGG_COUNT && x->star) ? AGG_COUNT_STAR : fn;
-    if (x->star && fn != AGG_COUNT) {
-        bfail(b, x->off, AK_E_BIND, "%s(*) is not valid; only COUNT(*) is", x->name);
-        return NULL;
-    }
-    call.distinct = x->distinct;
-    call.text = span_text(b, x->off, x->end);
-    ectx_t inner = *c;
-    inner.allow_agg = false;
-    inner.allow_win = false;
-    inner.clause = "the arguments of an aggregate function";
-    call.nargs = x->nargs;
-    call.args = bind_args(b, &inner, x->args, x->nargs);
-    if (!call.args)
-        return NULL;
-    if (x->filter) {
-        call.filter = bind_expr(b, &inner, x->filter);
-        if (!call.filter || require_bool(b, &call.filter, x->filter->off, "FILTER"))
-            return NULL;
-    }
-    /* nested aggregates/windows inside were rejected via inner; keep lists */
-    c->aggs = inner.aggs;
-    c->naggs = inner.naggs;
-    c->cap_aggs = inner.cap_aggs;
-    if (ak_agg_bind(&call, b->a, b->err)) {
-        b->err_off = x->off;
-        return NULL;
-    }
-    int ref = -1;
-    for (int i = 0; i < c->naggs && ref < 0; i++) {
-        ak_aggcall_t *o = &c->aggs[i];
-        if (o->fn != call.fn || o->distinct != call.distinct || o->nargs != call.nargs ||
-            !ak_expr_equal(o->filter, call.filter))
-            continue;
-        bool same = true;
-        for (int k = 0; k < call.nargs && same; k++)
-            same = ak_expr_equal(o->args[k], call.args[k]);
-        if (same)
-            ref = i;
-    }
-    if (ref < 0) {
-        if (c->naggs == c->cap_aggs) {
-            int nc = c->cap_aggs ? c->cap_aggs * 2 : 8;
-            ak_aggcall_t *nv = ak_arena_alloc(b->a, sizeof *nv * (size_t)nc);
-            if (!nv) {
-                nomem(b);
-                return NULL;
-            }
-            if (c->naggs)
-                memcpy(nv, c->aggs, sizeof *nv * (size_t)c->naggs);
-            c->aggs = nv;
-            c->cap_aggs = nc;
-        }
-        c->aggs[c->naggs] = call;
-        ref = c->naggs++;
-    }
-    ak_expr_t *e = mk(b, EX_AGG, call.type, x);
-    if (e)
-        e->ref = ref;
-    return e;
-}
-
-static ak_expr_t *bind_func(binder_t *b, ectx_t *c, const ak_ast_t *x)
-{
-    if (x->over || x->over_name)
-        return bind_window_call(b, c, x);
-    ak_agg_fn_t afn;
-    if (ak_is_aggregate_name(x->name, &afn))
-        return bind_agg_call(b, c, x, afn);
-    if (ak_is_window_only_name(x->name, NULL)) {
-        bfail(b, x->off, AK_E_BIND, "%s() needs an OVER (...) clause", x->name);
-        return NULL;
-    }
-    if (x->filter || x->distinct || x->star) {
-        bfail(b, x->off, AK_E_BIND, "%s() is not an aggregate function", x->name);
-        return NULL;
-    }
-    const ak_func_t *fn = ak_func_lookup(x->name);
-    if (!fn) {
-        extern const char *ak__func_name_at(size_t i);
-        const char *best = NULL;
-        size_t bd = 99;
-        for (size_t i = 0; ak__func_name_at(i); i++) {
-            size_t d = edit_distance(ak__func_name_at(i), x->name);
-            if (d < bd) {
-                bd = d;
-                best = ak__func_name_at(i);
-            }
-        }
-        if (best && bd <= 2)
-            bfail(b, x->off, AK_E_BIND, "unknown function %s(); did you mean %s()?", x->name, best);
-        else
-            bfail(b, x->off, AK_E_BIND, "unknown function %s()", x->name);
-        return NULL;
-    }
-    if (x->nargs < fn->min_args || (fn->max_args >= 0 && x->nargs > fn->max_args) || x->nargs > 64) {
-        if (fn->min_args == fn->max_args)
-            bfail(b, x->off, AK_E_BIND, "%s() takes %d argument%s, got %d", fn->name, fn->min_args,
-                  fn->min_args == 1 ? "" : "s", x->nargs);
-        else
-            bfail(b, x->off, AK_E_BIND, "%s() takes %d to %d arguments, got %d", fn->name, fn->min_args,
-                  fn->max_args < 0 ? 64 : fn->max_args, x->nargs);
-        return NULL;
-    }
-    ak_expr_t *e = mk(b, EX_FUNC, AK_NULL, x);
-    if (!e)
-        return NULL;
-    e->fn = fn;
-    e->nargs = x->nargs;
-    e->args = bind_args(b, c, x->args, x->nargs);
-    if (!e->args)
-        return NULL;
-    if (fn->bind(e, b->a, b->err)) {
-        b->err_off = x->off;
-        return NULL;
-    }
-    /* fold calls whose arguments are all constant (not the clock) */
-    bool all_const = !fn->is_volatile;
-    for (int i = 0; i < e->nargs && all_const; i++)
-        all_const = e->args[i]->kind == EX_CONST;
-    if (all_const && e->nargs) {
-        ak_eval_t cx = {.arena = b->a, .err = b->err, .now_us = b->st->env.now_us};
-        ak_val_t v;
-        if (ak_expr_eval(e, NULL, &cx, &v)) {
-            b->err_off = x->off;
-            return NULL;
-        }
-        ak_expr_t *k = mk(b, EX_CONST, e->type, x);
-        if (!k)
-            return NULL;
-        k->val = v;
-        return k;
-    }
-    return e;
-}
-
-static ak_expr_t *bind_expr(binder_t *b, ectx_t *c, const ak_ast_t *x)
-{
-    ak_expr_t *e = NULL, *l, *r;
-    switch (x->kind) {
-    case AST_LIT:
-        e = mk(b, EX_CONST, (ak_type_t)x->lit.type, x);
-        if (e)
-            e->val = x->lit;
-        return e;
-    case AST_COL: {
-        const scol_t *sc = NULL;
-        if (lookup_col(b, c->scope, x, &sc))
-            return NULL;
-        e = mk(b, EX_COL, sc->type, x);
-        if (e)
-            e->col = sc->idx;
-        return e;
-    }
-    case AST_STAR:
-        bfail(b, x->off, AK_E_BIND, "`*` is not allowed here");
-        return NULL;
-    case AST_NEG:
-        if (!(l = bind_expr(b, c, x->args[0])))
-            return NULL;
-        if (!ak_type_is_numeric(l->type) && l->type != AK_INTERVAL && l->type != AK_NULL) {
-            bfail(b, x->off, AK_E_TYPE, "cannot negate %s", ak_type_name(l->type));
-            return NULL;
-        }
-        if (!(e = mk(b, EX_NEG, l->type, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args)))
-            return NULL;
-        e->args[0] = l;
-        e->nargs = 1;
-        return e;
-    case AST_NOT:
-        if (!(l = bind_expr(b, c, x->args[0])) || require_bool(b, &l, x->off, "the operand of NOT"))
-            return NULL;
-        if (!(e = mk(b, EX_NOT, AK_BOOL, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args)))
-            return NULL;
-        e->args[0] = l;
-        e->nargs = 1;
-        return e;
-    case AST_AND:
-    case AST_OR:
-        if (!(l = bind_expr(b, c, x->args[0])) || !(r = bind_expr(b, c, x->args[1])) ||
-            require_bool(b, &l, x->args[0]->off, x->kind == AST_AND ? "an operand of AND" : "an operand of OR") ||
-            require_bool(b, &r, x->args[1]->off, x->kind == AST_AND ? "an operand of AND" : "an operand of OR"))
-            return NULL;
-        if (!(e = mk(b, x->kind == AST_AND ? EX_AND : EX_OR, AK_BOOL, x)) ||
-            !(e->args = ak_arena_alloc(b->a, sizeof *e->args * 2)))
-            return NULL;
-        e->args[0] = l;
-        e->args[1] = r;
-        e->nargs = 2;
-        return e;
-    case AST_CMP:
-    case AST_DISTINCT:
-        if (!(l = bind_expr(b, c, x->args[0])) || !(r = bind_expr(b, c, x->args[1])) ||
-            coerce_pair(b, &l, &r, x->off, "compare"))
-            return NULL;
-        if (!(e = mk(b, x->kind == AST_CMP ? EX_CMP : EX_DISTINCT, AK_BOOL, x)) ||
-            !(e->args = ak_arena_alloc(b->a, sizeof *e->args * 2)))
-            return NULL;
-        e->op = x->op;
-        e->negated = x->negated;
-        e->args[0] = l;
-        e->args[1] = r;
-        e->nargs = 2;
-        return e;
-    case AST_ARITH: {
-        if (!(l = bind_expr(b, c, x->args[0])) || !(r = bind_expr(b, c, x->args[1])))
-            return NULL;
-        /* a TEXT literal next to a temporal/interval/number takes its type */
-        if (l->type == AK_TEXT && l->kind == EX_CONST && r->type != AK_TEXT && r->type != AK_NULL &&
-            fold_cast_const(b, l, r->type == AK_TIMESTAMP && x->op == '-' ? AK_TIMESTAMP : r->type, x->off))
-            return NULL;
-        if (r->type == AK_TEXT && r->kind == EX_CONST && l->type != AK_TEXT && l->type != AK_NULL) {
-            ak_type_t to = l->type;
-            if (ak_type_is_temporal(l->type) && x->op != '-')
-                to = AK_INTERVAL;
-            else if (ak_type_is_temporal(l->type)) {
-                /* ts - 'text': interval if it reads as one, else a timestamp */
-                ak_val_t v;
-                ak_err_t e2;
-                to = ak_cast_value(&r->val, AK_INTERVAL, b->a, &v, &e2) == 0 ? AK_INTERVAL : l->type;
-            }
-            if (fold_cast_const(b, r, to, x->off))
-                return NULL;
-        }
-        ak_type_t tl = l->type, tr = r->type, t;
-        int op = x->op;
-        if ((tl == AK_NULL || ak_type_is_numeric(tl)) && (tr == AK_NULL || ak_type_is_numeric(tr))) {
-            if (tl == AK_NULL && tr == AK_NULL)
-                t = AK_INT;
-            else if (tl == AK_NULL)
-                t = tr;
-            else if (tr == AK_NULL)
-                t = tl;
-            else
-                t = ak__common_type(tl, tr);
-            if (op == '/' && t == AK_INT)
-                t = AK_DOUBLE;
-        } else if ((tl == AK_TIMESTAMP || tl == AK_DATE) && tr == AK_INTERVAL && (op == '+' || op == '-')) {
-            t = AK_TIMESTAMP;
-        } else if (tl == AK_INTERVAL && (tr == AK_TIMESTAMP || tr == AK_DATE) && op == '+') {
-            t = AK_TIMESTAMP;
-        } else if (tl == AK_TIMESTAMP && (tr == AK_TIMESTAMP || tr == AK_DATE) && op == '-') {
-            if (coerce_to(b, &r, AK_TIMESTAMP, x->off))
-                return NULL;
-            t = AK_INTERVAL;
-        } else if (tl == AK_DATE && tr == AK_TIMESTAMP && op == '-') {
-            if (coerce_to(b, &l, AK_TIMESTAMP, x->off))
-                return NULL;
-            t = AK_INTERVAL;
-        } else if (tl == AK_DATE && tr == AK_DATE && op == '-') {
-            t = AK_INT;
-        } else if (tl == AK_DATE && tr == AK_INT && (op == '+' || op == '-')) {
-            t = AK_DATE;
-        } else if (tl == AK_INT && tr == AK_DATE && op == '+') {
-            t = AK_DATE;
-        } else if (tl == AK_INTERVAL && tr == AK_INTERVAL && (op == '+' || op == '-')) {
-            t = AK_INTERVAL;
-        } else if (tl == AK_INTERVAL && ak_type_is_numeric(tr) && (op == '*' || op == '/')) {
-            t = AK_INTERVAL;
-        } else if (ak_type_is_numeric(tl) && tr == AK_INTERVAL && op == '*') {
-            t = AK_INTERVAL;
-        } else if ((tl == AK_NULL && tr != AK_TEXT) || (tr == AK_NULL && tl != AK_TEXT)) {
-            t = tl == AK_NULL ? tr : tl;
-        } else {
-            char ops[3] = {(char)(op == 'D' ? '/' : op), op == 'D' ? '/' : 0, 0};
-            bfail(b, x->off, AK_E_TYPE, "no operator %s for %s and %s", ops, ak_type_name(tl), ak_type_name(tr));
-            return NULL;
-        }
-        if (!(e = mk(b, EX_ARITH, t, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args * 2)))
-            return NULL;
-        e->op = op;
-        e->args[0] = l;
-        e->args[1] = r;
-        e->nargs = 2;
-        return e;
-    }
-    case AST_CONCAT:
-        if (!(l = bind_expr(b, c, x->args[0])) || !(r = bind_expr(b, c, x->args[1])) ||
-            coerce_to(b, &l, AK_TEXT, x->off) || coerce_to(b, &r, AK_TEXT, x->off))
-            return NULL;
-        if (!(e = mk(b, EX_CONCAT, AK_TEXT, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args * 2)))
-            return NULL;
-        e->args[0] = l;
-        e->args[1] = r;
-        e->nargs = 2;
-        return e;
-    case AST_ISNULL:
-        if (!(l = bind_expr(b, c, x->args[0])))
-            return NULL;
-        if (!(e = mk(b, EX_ISNULL, AK_BOOL, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args)))
-            return NULL;
-        e->negated = x->negated;
-        e->args[0] = l;
-        e->nargs = 1;
-        return e;
-    case AST_BETWEEN: {
-        ak_expr_t *v = bind_expr(b, c, x->args[0]), *lo = v ? bind_expr(b, c, x->args[1]) : NULL,
-                  *hi = lo ? bind_expr(b, c, x->args[2]) : NULL;
-        if (!hi)
-            return NULL;
-        ak_expr_t *v2 = v;
-        if (coerce_pair(b, &v, &lo, x->off, "compare") || coerce_pair(b, &v2, &hi, x->off, "compare"))
-            return NULL;
-        ak_expr_t *ge = mk(b, EX_CMP, AK_BOOL, x), *le = mk(b, EX_CMP, AK_BOOL, x), *an = mk(b, EX_AND, AK_BOOL, x);
-        if (!ge || !le || !an || !(ge->args = ak_arena_alloc(b->a, sizeof(void *) * 2)) ||
-            !(le->args = ak_arena_alloc(b->a, sizeof(void *) * 2)) || !(an->args = ak_arena_alloc(b->a, sizeof(void *) * 2)))
-            return NULL;
-        ge->op = AK_CMP_GE;
-        ge->args[0] = v;
-        ge->args[1] = lo;
-        ge->nargs = 2;
-        le->op = AK_CMP_LE;
-        le->args[0] = v2;
-        le->args[1] = hi;
-        le->nargs = 2;
-        an->args[0] = ge;
-        an->args[1] = le;
-        an->nargs = 2;
-        if (!x->negated)
-            return an;
-        if (!(e = mk(b, EX_NOT, AK_BOOL, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args)))
-            return NULL;
-        e->args[0] = an;
-        e->nargs = 1;
-        return e;
-    }
-    case AST_IN_LIST: {
-        ak_expr_t **args = bind_args(b, c, x->args, x->nargs);
-        if (!args)
-            return NULL;
-        for (int i = 1; i < x->nargs; i++) {
-            ak_expr_t *v = args[0];
-            if (coerce_pair(b, &v, &args[i], x->args[i]->off, "compare"))
-                return NULL;
-            if (v != args[0]) {
-                /* the probe itself needed a cast: cast it once for all */
-                args[0] = v;
-            }
-        }
-        if (!(e = mk(b, EX_IN_LIST, AK_BOOL, x)))
-            return NULL;
-        e->args = args;
-        e->nargs = x->nargs;
-        e->negated = x->negated;
-        return e;
-    }
-    case AST_IN_SUBQ: return bind_subquery(b, c, x, EX_IN_SUBQ);
-    case AST_EXISTS: return bind_subquery(b, c, x, EX_EXISTS);
-    case AST_SUBQ: return bind_subquery(b, c, x, EX_SUBQ);
-    case AST_LIKE:
-        if (!(l = bind_expr(b, c, x->args[0])) || !(r = bind_expr(b, c, x->args[1])) ||
-            coerce_to(b, &l, AK_TEXT, x->off) || coerce_to(b, &r, AK_TEXT, x->off))
-            return NULL;
-        if (!(e = mk(b, EX_LIKE, AK_BOOL, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args * 2)))
-            return NULL;
-        e->op = x->op;
-        e->negated = x->negated;
-        e->args[0] = l;
-        e->args[1] = r;
-        e->nargs = 2;
-        return e;
-    case AST_CASE: {
-        int start = x->has_operand ? 1 : 0;
-        int pairs = (x->nargs - start - (x->has_else ? 1 : 0)) / 2;
-        int n = pairs * 2 + (x->has_else ? 1 : 0);
-        if (!(e = mk(b, EX_CASE, AK_NULL, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args * (size_t)(n ? n : 1))))
-            return NULL;
-        e->nargs = n;
-        e->has_else = x->has_else;
-        ak_expr_t *operand = NULL;
-        if (x->has_operand && !(operand = bind_expr(b, c, x->args[0])))
-            return NULL;
-        ak_type_t t = AK_NULL;
-        for (int i = 0; i < pairs; i++) {
-            const ak_ast_t *wa = x->args[start + 2 * i], *ta = x->args[start + 2 * i + 1];
-            ak_expr_t *w = bind_expr(b, c, wa);
-            if (!w)
-                return NULL;
-            if (operand) {
-                ak_expr_t *o = operand, *eq = mk(b, EX_CMP, AK_BOOL, wa);
-                if (!eq || coerce_pair(b, &o, &w, wa->off, "compare") || !(eq->args = ak_arena_alloc(b->a, sizeof(void *) * 2)))
-                    return NULL;
-                eq->op = AK_CMP_EQ;
-                eq->args[0] = o;
-                eq->args[1] = w;
-                eq->nargs = 2;
-                w = eq;
-            } else if (require_bool(b, &w, wa->off, "a WHEN condition")) {
-                return NULL;
-            }
-            e->args[2 * i] = w;
-            if (!(e->args[2 * i + 1] = bind_expr(b, c, ta)))
-                return NULL;
-        }
-        if (x->has_else && !(e->args[n - 1] = bind_expr(b, c, x->args[x->nargs - 1])))
-            return NULL;
-        /* result type: common type; TEXT literals adopt it */
-        for (int i = 0; i < n; i++) {
-            if (i < pairs * 2 && i % 2 == 0)
-                continue;
-            ak_expr_t *v = e->args[i];
-            if (v->type == AK_TEXT && v->kind == EX_CONST && t != AK_NULL && t != AK_TEXT)
-                continue;
-            ak_type_t ct = ak__common_type(t, v->type);
-            if (ct == AK_TYPE__COUNT) {
-                if (t == AK_TEXT) {
-                    bool lit = true;
-                    for (int k = 0; k < i; k++)
-                        if ((k >= pairs * 2 || k % 2) && e->args[k]->type == AK_TEXT && e->args[k]->kind != EX_CONST)
-                            lit = false;
-                    if (lit) {
-                        t = v->type;
-                        continue;
-                    }
-                }
-                bfail(b, v->off, AK_E_TYPE, "CASE results have incompatible types %s and %s", ak_type_name(t),
-                      ak_type_name(v->type));
-                return NULL;
-            }
-            t = ct;
-        }
-        for (int i = 0; i < n; i++)
-            if ((i >= pairs * 2 || i % 2) && coerce_to(b, &e->args[i], t, e->args[i]->off))
-                return NULL;
-        e->type = t;
-        return e;
-    }
-    case AST_CAST:
-        if (!(l = bind_expr(b, c, x->args[0])))
-            return NULL;
-        if (!ak_cast_allowed(l->type, x->cast_type)) {
-            bfail(b, x->off, AK_E_TYPE, "cannot cast %s to %s", ak_type_name(l->type), ak_type_name(x->cast_type));
-            return NULL;
-        }
-        if (l->kind == EX_CONST && !x->try_cast) {
-            if (fold_cast_const(b, l, x->cast_type, x->off))
-                return NULL;
-            l->off = x->off;
-            l->end = x->end;
-            return l;
-        }
-        if (l->type == x->cast_type)
-            return l;
-        if (!(e = mk(b, EX_CAST, x->cast_type, x)) || !(e->args = ak_arena_alloc(b->a, sizeof *e->args)))
-            return NULL;
-        e->args[0] = l;
-        e->nargs = 1;
-        e->try_cast = x->try_cast;
-        return e;
-    case AST_FUNC: return bind_func(b, c, x);
-    }
-    bfail(b, x->off, AK_E_INTERNAL, "unhandled expression");
-    return NULL;
-}
-
 /* ---- aggregate rewriting -------------------------------------------------- */
 
 typedef struct rewrite {
@@ -1114,7 +147,7 @@ static int rewrite_agg(rewrite_t *rw, ak_expr_t **pe)
         if (e->kind != EX_CONST && ak_expr_equal(e, rw->groups[i])) {
             ak_expr_t *r = col_ref(rw->b, i, e->type);
             if (!r)
-                return nomem(rw->b);
+                return ak__b_nomem(rw->b);
             r->off = e->off;
             r->end = e->end;
             *pe = r;
@@ -1124,7 +157,7 @@ static int rewrite_agg(rewrite_t *rw, ak_expr_t **pe)
     case EX_AGG: {
         ak_expr_t *r = col_ref(rw->b, rw->ngroups + e->ref, e->type);
         if (!r)
-            return nomem(rw->b);
+            return ak__b_nomem(rw->b);
         r->off = e->off;
         r->end = e->end;
         *pe = r;
@@ -1137,7 +170,7 @@ static int rewrite_agg(rewrite_t *rw, ak_expr_t **pe)
                 name = rw->from_scope->cols[i].name;
                 break;
             }
-        return bfail(rw->b, e->off, AK_E_BIND,
+        return ak__b_fail(rw->b, e->off, AK_E_BIND,
                      "column `%s` must appear in the GROUP BY clause or be used in an aggregate function", name);
     }
     case EX_WIN: return rewrite_win_inner(rw, e->ref);
@@ -1190,7 +223,7 @@ static ak_plan_t *plan_windows(binder_t *b, ectx_t *c, ak_plan_t *in, int *win_c
 {
     bool *done = ak_arena_zalloc(b->a, sizeof *done * (size_t)(c->nwins ? c->nwins : 1));
     if (!done) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     for (int i = 0; i < c->nwins; i++) {
@@ -1202,7 +235,7 @@ static ak_plan_t *plan_windows(binder_t *b, ectx_t *c, ak_plan_t *in, int *win_c
                 n++;
         ak_plan_t *w = plan_new(b, P_WINDOW, in->ncols + n);
         if (!w || !(w->wins = ak_arena_alloc(b->a, sizeof *w->wins * (size_t)n))) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         copy_cols(w, 0, in);
@@ -1268,12 +301,12 @@ static int find_cte(binder_t *b, const char *name)
 static ak_plan_t *scan_plan(binder_t *b, const ak_sql_table_t *t, const char *display, size_t off)
 {
     if (t->ncols <= 0 || t->ncols > 4096) {
-        bfail(b, off, AK_E_BIND, "table `%s` has no columns", display);
+        ak__b_fail(b, off, AK_E_BIND, "table `%s` has no columns", display);
         return NULL;
     }
     ak_plan_t *p = plan_new(b, P_SCAN, t->ncols);
     if (!p) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     p->table = *t;
@@ -1283,7 +316,7 @@ static ak_plan_t *scan_plan(binder_t *b, const ak_sql_table_t *t, const char *di
         int nc = st->cap_scans ? st->cap_scans * 2 : 8;
         ak_sql_scan_info_t *nv = ak_arena_alloc(b->a, sizeof *nv * (size_t)nc);
         if (!nv) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         if (st->nscans)
@@ -1293,7 +326,7 @@ static ak_plan_t *scan_plan(binder_t *b, const ak_sql_table_t *t, const char *di
     }
     bool *used = ak_arena_zalloc(b->a, sizeof *used * (size_t)t->ncols);
     if (!used) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     st->scans[st->nscans++] = (ak_sql_scan_info_t){AK_SQL_TABLE, NULL, p->table_name, t->ncols, used};
@@ -1302,7 +335,7 @@ static ak_plan_t *scan_plan(binder_t *b, const ak_sql_table_t *t, const char *di
         p->names[i] = ak_arena_strdup(b->a, t->names[i]);
         p->types[i] = t->types[i];
         if (!p->names[i]) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
     }
@@ -1316,7 +349,7 @@ static int parse_template(binder_t *b, const ak_from_ast_t *f, ak_sql_name_kind_
     if (n == 4 && strncmp(s, "this", 4) == 0) {
         *kind = AK_SQL_THIS;
         *name = ak_arena_strdup(b->a, "this");
-        return *name ? 0 : nomem(b);
+        return *name ? 0 : ak__b_nomem(b);
     }
     if (n > 5 && strncmp(s, "ref", 3) == 0) {
         size_t i = 3;
@@ -1338,11 +371,11 @@ static int parse_template(binder_t *b, const ak_from_ast_t *f, ak_sql_name_kind_
             if (i < n && s[i] == ')' && i + 1 == n && en > st) {
                 *kind = AK_SQL_REF;
                 *name = ak_arena_strndup(b->a, s + st, en - st);
-                return *name ? 0 : nomem(b);
+                return *name ? 0 : ak__b_nomem(b);
             }
         }
     }
-    return bfail(b, f->off, AK_E_BIND, "unknown template {{ %.*s }}; expected {{ ref('input_name') }} or {{ this }}",
+    return ak__b_fail(b, f->off, AK_E_BIND, "unknown template {{ %.*s }}; expected {{ ref('input_name') }} or {{ this }}",
                  (int)n, s);
 }
 
@@ -1350,7 +383,7 @@ static int add_scope(binder_t *b, scope_t *dst, const scope_t *src, int offset)
 {
     scol_t *nc = ak_arena_alloc(b->a, sizeof *nc * (size_t)(dst->n + src->n + 1));
     if (!nc)
-        return nomem(b);
+        return ak__b_nomem(b);
     if (dst->n)
         memcpy(nc, dst->cols, sizeof *nc * (size_t)dst->n);
     for (int i = 0; i < src->n; i++) {
@@ -1428,7 +461,7 @@ static int split_join_cond(binder_t *b, ak_plan_t *j, ak_expr_t *cond, int nleft
             ak_expr_t **nl = ak_arena_alloc(b->a, sizeof *nl * (size_t)(j->nkeys + 8));
             ak_expr_t **nr = ak_arena_alloc(b->a, sizeof *nr * (size_t)(j->nkeys + 8));
             if (!nl || !nr)
-                return nomem(b);
+                return ak__b_nomem(b);
             if (j->nkeys) {
                 memcpy(nl, j->lkeys, sizeof *nl * (size_t)j->nkeys);
                 memcpy(nr, j->rkeys, sizeof *nr * (size_t)j->nkeys);
@@ -1450,7 +483,7 @@ static int split_join_cond(binder_t *b, ak_plan_t *j, ak_expr_t *cond, int nleft
     }
 residual:
     j->residual = and_of(b, j->residual, cond);
-    return j->residual ? 0 : nomem(b);
+    return j->residual ? 0 : ak__b_nomem(b);
 }
 
 static ak_plan_t *bind_from(binder_t *b, const ak_from_ast_t *f, scope_t *scope);
@@ -1466,7 +499,7 @@ static ak_plan_t *bind_join(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
         return NULL;
     ak_plan_t *j = plan_new(b, P_JOIN, l->ncols + r->ncols);
     if (!j) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     j->join = f->join;
@@ -1482,7 +515,7 @@ static ak_plan_t *bind_join(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
     if (f->natural) {
         using_cols = ak_arena_alloc(b->a, sizeof *using_cols * (size_t)(ls.n ? ls.n : 1));
         if (!using_cols) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         nusing = 0;
@@ -1503,7 +536,7 @@ static ak_plan_t *bind_join(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
             if (!rs.cols[i].hidden && strcasecmp(rs.cols[i].name, using_cols[u]) == 0)
                 rc = &rs.cols[i];
         if (!lc || !rc) {
-            bfail(b, f->off, AK_E_BIND, "USING column `%s` must exist on both sides of the join", using_cols[u]);
+            ak__b_fail(b, f->off, AK_E_BIND, "USING column `%s` must exist on both sides of the join", using_cols[u]);
             return NULL;
         }
         if (lc->used)
@@ -1513,10 +546,10 @@ static ak_plan_t *bind_join(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
         ak_expr_t *le = col_ref(b, lc->idx, lc->type), *re = col_ref(b, rc->idx + l->ncols, rc->type);
         ak_expr_t *eq = ak_expr_new(b->a, EX_CMP, AK_BOOL);
         if (!le || !re || !eq || !(eq->args = ak_arena_alloc(b->a, sizeof(void *) * 2))) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
-        if (coerce_pair(b, &le, &re, f->off, "join on"))
+        if (ak__b_coerce_pair(b, &le, &re, f->off, "join on"))
             return NULL;
         eq->op = AK_CMP_EQ;
         eq->args[0] = le;
@@ -1535,8 +568,8 @@ static ak_plan_t *bind_join(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
     }
     if (f->on) {
         ectx_t c = {.scope = &s, .clause = "a JOIN condition"};
-        ak_expr_t *on = bind_expr(b, &c, f->on);
-        if (!on || require_bool(b, &on, f->on->off, "a JOIN condition"))
+        ak_expr_t *on = ak__b_bind_expr(b, &c, f->on);
+        if (!on || ak__b_require_bool(b, &on, f->on->off, "a JOIN condition"))
             return NULL;
         cond = and_of(b, cond, on);
     }
@@ -1555,7 +588,7 @@ static ak_plan_t *bind_from(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
     switch (f->kind) {
     case FROM_JOIN: return bind_join(b, f, scope);
     case FROM_SUBQUERY:
-        p = bind_query(b, f->subq);
+        p = ak__b_bind_query(b, f->subq);
         break;
     case FROM_TEMPLATE: {
         ak_sql_name_kind_t kind;
@@ -1571,9 +604,9 @@ static ak_plan_t *bind_from(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
         }
         if (rc > 0) {
             if (kind == AK_SQL_THIS)
-                bfail(b, f->off, AK_E_BIND, "{{ this }} can only be used in a quality check");
+                ak__b_fail(b, f->off, AK_E_BIND, "{{ this }} can only be used in a quality check");
             else
-                bfail(b, f->off, AK_E_BIND, "{{ ref('%s') }}: no input named `%s` is declared", name, name);
+                ak__b_fail(b, f->off, AK_E_BIND, "{{ ref('%s') }}: no input named `%s` is declared", name, name);
             return NULL;
         }
         p = scan_plan(b, &t, kind == AK_SQL_THIS ? "{{ this }}" : name, f->off);
@@ -1587,7 +620,7 @@ static ak_plan_t *bind_from(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
             const ak_plan_t *cp = b->st->ctes[slot].plan;
             p = plan_new(b, P_CTE, cp->ncols);
             if (!p) {
-                nomem(b);
+                ak__b_nomem(b);
                 return NULL;
             }
             p->cte = slot;
@@ -1604,9 +637,9 @@ static ak_plan_t *bind_from(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
             }
             if (rc > 0) {
                 if (f->schema)
-                    bfail(b, f->off, AK_E_NOTFOUND, "table `%s.%s` not found", f->schema, f->name);
+                    ak__b_fail(b, f->off, AK_E_NOTFOUND, "table `%s.%s` not found", f->schema, f->name);
                 else
-                    bfail(b, f->off, AK_E_NOTFOUND, "table `%s` not found", f->name);
+                    ak__b_fail(b, f->off, AK_E_NOTFOUND, "table `%s` not found", f->name);
                 return NULL;
             }
             char disp[256];
@@ -1622,13 +655,13 @@ static ak_plan_t *bind_from(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
         return NULL;
     if (f->ncol_aliases) {
         if (f->ncol_aliases > p->ncols) {
-            bfail(b, f->off, AK_E_BIND, "%d column aliases given for a table with %d columns", f->ncol_aliases, p->ncols);
+            ak__b_fail(b, f->off, AK_E_BIND, "%d column aliases given for a table with %d columns", f->ncol_aliases, p->ncols);
             return NULL;
         }
         /* renaming changes names only: copy the name array so CTE plans are untouched */
         char **nn = ak_arena_alloc(b->a, sizeof *nn * (size_t)p->ncols);
         if (!nn) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         memcpy(nn, p->names, sizeof *nn * (size_t)p->ncols);
@@ -1638,7 +671,7 @@ static ak_plan_t *bind_from(binder_t *b, const ak_from_ast_t *f, scope_t *scope)
     }
     *scope = scope_from_plan(b, p, qual);
     if (scope->n < 0) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     if (p->kind == P_SCAN) {
@@ -1719,20 +752,20 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
     } else {
         p = plan_new(b, P_ONE_ROW, 0);
         if (!p)
-            nomem(b);
+            ak__b_nomem(b);
     }
     if (!p)
         return NULL;
     if (sel->where) {
         ectx_t c = {.scope = &s, .clause = "WHERE", .sel = sel};
-        ak_expr_t *w = bind_expr(b, &c, sel->where);
-        if (!w || require_bool(b, &w, sel->where->off, "WHERE"))
+        ak_expr_t *w = ak__b_bind_expr(b, &c, sel->where);
+        if (!w || ak__b_require_bool(b, &w, sel->where->off, "WHERE"))
             return NULL;
         if (p->kind == P_SCAN && p->table.scan)
             pushdown(b, p, w);
         ak_plan_t *fp = plan_new(b, P_FILTER, p->ncols);
         if (!fp) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         copy_cols(fp, 0, p);
@@ -1744,7 +777,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
     int cap = sel->nitems + s.n + 4, nitems = 0;
     item_t *items = ak_arena_zalloc(b->a, sizeof *items * (size_t)cap);
     if (!items) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     for (int i = 0; i < sel->nitems; i++) {
@@ -1755,7 +788,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
             items[nitems].ast = it->expr;
             items[nitems].name = it->alias ? it->alias
                                : it->expr->kind == AST_COL ? it->expr->name
-                               : span_text(b, it->expr->off, it->expr->end);
+                               : ak__b_span_text(b, it->expr->off, it->expr->end);
             nitems++;
             continue;
         }
@@ -1779,7 +812,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
             if (nitems == cap) {
                 item_t *ni = ak_arena_zalloc(b->a, sizeof *ni * (size_t)cap * 2);
                 if (!ni) {
-                    nomem(b);
+                    ak__b_nomem(b);
                     return NULL;
                 }
                 memcpy(ni, items, sizeof *ni * (size_t)nitems);
@@ -1795,11 +828,11 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
             added++;
         }
         if (it->star_qual && !qual_seen) {
-            bfail(b, it->off, AK_E_BIND, "no table or alias `%s` in this query's FROM clause", it->star_qual);
+            ak__b_fail(b, it->off, AK_E_BIND, "no table or alias `%s` in this query's FROM clause", it->star_qual);
             return NULL;
         }
         if (!added && !sel->from) {
-            bfail(b, it->off, AK_E_BIND, "SELECT * needs a FROM clause");
+            ak__b_fail(b, it->off, AK_E_BIND, "SELECT * needs a FROM clause");
             return NULL;
         }
     }
@@ -1815,7 +848,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
     /* bind select items raw */
     for (int i = 0; i < nitems; i++) {
         if (items[i].ast) {
-            if (!(items[i].expr = bind_expr(b, &c, items[i].ast)))
+            if (!(items[i].expr = ak__b_bind_expr(b, &c, items[i].ast)))
                 return NULL;
         } else {
             const scol_t *sc = &s.cols[items[i].star_col];
@@ -1827,7 +860,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
     int *ord_item = ak_arena_alloc(b->a, sizeof *ord_item * (size_t)(norder ? norder : 1));
     ak_expr_t **ord_expr = ak_arena_zalloc(b->a, sizeof *ord_expr * (size_t)(norder ? norder : 1));
     if (!ord_item || !ord_expr) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     for (int i = 0; i < norder; i++) {
@@ -1835,7 +868,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
         ord_item[i] = -1;
         if (ox->kind == AST_LIT && ox->lit.type == AK_INT) {
             if (ox->lit.i < 1 || ox->lit.i > nitems) {
-                bfail(b, ox->off, AK_E_BIND, "ORDER BY position %lld is not in the select list (1..%d)",
+                ak__b_fail(b, ox->off, AK_E_BIND, "ORDER BY position %lld is not in the select list (1..%d)",
                       (long long)ox->lit.i, nitems);
                 return NULL;
             }
@@ -1852,7 +885,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
                 continue;
         }
         c.clause = "ORDER BY";
-        if (!(ord_expr[i] = bind_expr(b, &c, ox)))
+        if (!(ord_expr[i] = ak__b_bind_expr(b, &c, ox)))
             return NULL;
     }
     /* GROUP BY */
@@ -1862,7 +895,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
         ak_expr_t **groups = ak_arena_alloc(b->a, sizeof *groups * (size_t)(ng ? ng : 1));
         char **gnames = ak_arena_alloc(b->a, sizeof *gnames * (size_t)(ng ? ng : 1));
         if (!groups || !gnames) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         ectx_t gc = {.scope = &s, .clause = "GROUP BY", .sel = sel};
@@ -1872,7 +905,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
                 if (items[i].ast && ast_has_agg(items[i].ast))
                     continue;
                 if (items[i].ast) {
-                    if (!(groups[n] = bind_expr(b, &gc, items[i].ast)))
+                    if (!(groups[n] = ak__b_bind_expr(b, &gc, items[i].ast)))
                         return NULL;
                 } else {
                     groups[n] = items[i].expr;
@@ -1886,7 +919,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
                 int star_item = -1;
                 if (gx->kind == AST_LIT && gx->lit.type == AK_INT) {
                     if (gx->lit.i < 1 || gx->lit.i > nitems) {
-                        bfail(b, gx->off, AK_E_BIND, "GROUP BY position %lld is not in the select list (1..%d)",
+                        ak__b_fail(b, gx->off, AK_E_BIND, "GROUP BY position %lld is not in the select list (1..%d)",
                               (long long)gx->lit.i, nitems);
                         return NULL;
                     }
@@ -1894,7 +927,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
                     if (!use)
                         star_item = (int)gx->lit.i - 1;
                     if (use && ast_has_agg(use)) {
-                        bfail(b, gx->off, AK_E_BIND, "GROUP BY position %lld refers to an aggregate", (long long)gx->lit.i);
+                        ak__b_fail(b, gx->off, AK_E_BIND, "GROUP BY position %lld refers to an aggregate", (long long)gx->lit.i);
                         return NULL;
                     }
                 } else if (gx->kind == AST_COL && !gx->qual) {
@@ -1912,10 +945,10 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
                 }
                 if (star_item >= 0) {
                     groups[n] = items[star_item].expr;
-                } else if (!(groups[n] = bind_expr(b, &gc, use))) {
+                } else if (!(groups[n] = ak__b_bind_expr(b, &gc, use))) {
                     return NULL;
                 }
-                gnames[n++] = gx->kind == AST_COL ? (char *)gx->name : span_text(b, gx->off, gx->end);
+                gnames[n++] = gx->kind == AST_COL ? (char *)gx->name : ak__b_span_text(b, gx->off, gx->end);
             }
         }
         ng = n;
@@ -1923,15 +956,15 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
             c.clause = "HAVING";
             bool saved = c.allow_win;
             c.allow_win = false;
-            having = bind_expr(b, &c, sel->having);
+            having = ak__b_bind_expr(b, &c, sel->having);
             c.allow_win = saved;
-            if (!having || require_bool(b, &having, sel->having->off, "HAVING"))
+            if (!having || ak__b_require_bool(b, &having, sel->having->off, "HAVING"))
                 return NULL;
         }
         if (sel->qualify) {
             c.clause = "QUALIFY";
-            qualify = bind_expr(b, &c, sel->qualify);
-            if (!qualify || require_bool(b, &qualify, sel->qualify->off, "QUALIFY"))
+            qualify = ak__b_bind_expr(b, &c, sel->qualify);
+            if (!qualify || ak__b_require_bool(b, &qualify, sel->qualify->off, "QUALIFY"))
                 return NULL;
         }
         rewrite_t rw = {b, groups, ng, &s, &c};
@@ -1947,7 +980,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
             return NULL;
         ak_plan_t *ag = plan_new(b, P_AGG, ng + c.naggs);
         if (!ag) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         ag->child = p;
@@ -1968,7 +1001,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
         if (having) {
             ak_plan_t *fp = plan_new(b, P_FILTER, p->ncols);
             if (!fp) {
-                nomem(b);
+                ak__b_nomem(b);
                 return NULL;
             }
             copy_cols(fp, 0, p);
@@ -1978,13 +1011,13 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
         }
     } else {
         if (sel->having) {
-            bfail(b, sel->having->off, AK_E_BIND, "HAVING needs GROUP BY or an aggregate");
+            ak__b_fail(b, sel->having->off, AK_E_BIND, "HAVING needs GROUP BY or an aggregate");
             return NULL;
         }
         if (sel->qualify) {
             c.clause = "QUALIFY";
-            qualify = bind_expr(b, &c, sel->qualify);
-            if (!qualify || require_bool(b, &qualify, sel->qualify->off, "QUALIFY"))
+            qualify = ak__b_bind_expr(b, &c, sel->qualify);
+            if (!qualify || ak__b_require_bool(b, &qualify, sel->qualify->off, "QUALIFY"))
                 return NULL;
         }
     }
@@ -1992,7 +1025,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
     if (c.nwins) {
         int *win_col = ak_arena_alloc(b->a, sizeof *win_col * (size_t)c.nwins);
         if (!win_col) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         p = plan_windows(b, &c, p, win_col);
@@ -2008,12 +1041,12 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
     }
     if (qualify) {
         if (!c.nwins) {
-            bfail(b, sel->qualify->off, AK_E_BIND, "QUALIFY needs a window function");
+            ak__b_fail(b, sel->qualify->off, AK_E_BIND, "QUALIFY needs a window function");
             return NULL;
         }
         ak_plan_t *fp = plan_new(b, P_FILTER, p->ncols);
         if (!fp) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         copy_cols(fp, 0, p);
@@ -2035,12 +1068,12 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
             ord_item[i] = nitems + nhidden++;
     }
     if (nhidden && sel->distinct) {
-        bfail(b, sel->off, AK_E_BIND, "with SELECT DISTINCT, ORDER BY expressions must appear in the select list");
+        ak__b_fail(b, sel->off, AK_E_BIND, "with SELECT DISTINCT, ORDER BY expressions must appear in the select list");
         return NULL;
     }
     ak_plan_t *pr = plan_new(b, P_PROJECT, nitems + nhidden);
     if (!pr || !(pr->exprs = ak_arena_alloc(b->a, sizeof *pr->exprs * (size_t)(nitems + nhidden + 1)))) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     pr->child = p;
@@ -2059,7 +1092,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
     if (sel->distinct) {
         ak_plan_t *d = plan_new(b, P_DISTINCT, p->ncols);
         if (!d) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         copy_cols(d, 0, p);
@@ -2069,7 +1102,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
     if (norder) {
         ak_plan_t *so = plan_new(b, P_SORT, p->ncols);
         if (!so || !(so->keys = ak_arena_alloc(b->a, sizeof *so->keys * (size_t)norder))) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         copy_cols(so, 0, p);
@@ -2078,7 +1111,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
         for (int i = 0; i < norder; i++) {
             so->keys[i].expr = col_ref(b, ord_item[i], p->types[ord_item[i]]);
             if (!so->keys[i].expr) {
-                nomem(b);
+                ak__b_nomem(b);
                 return NULL;
             }
             so->keys[i].desc = order[i].desc;
@@ -2088,7 +1121,7 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
         if (nhidden) {
             ak_plan_t *t = plan_new(b, P_TRIM, nitems);
             if (!t) {
-                nomem(b);
+                ak__b_nomem(b);
                 return NULL;
             }
             for (int i = 0; i < nitems; i++) {
@@ -2108,9 +1141,9 @@ static ak_plan_t *bind_body(binder_t *b, const ak_body_ast_t *body, const ak_ord
 {
     if (body->op == SETOP_NONE) {
         if (body->nested) {
-            ak_plan_t *p = bind_query(b, body->nested);
+            ak_plan_t *p = ak__b_bind_query(b, body->nested);
             if (p && norder) {
-                bfail(b, order[0].expr->off, AK_E_INTERNAL, "ORDER BY on a parenthesised query is handled above");
+                ak__b_fail(b, order[0].expr->off, AK_E_INTERNAL, "ORDER BY on a parenthesised query is handled above");
                 return NULL;
             }
             return p;
@@ -2124,13 +1157,13 @@ static ak_plan_t *bind_body(binder_t *b, const ak_body_ast_t *body, const ak_ord
     if (!r)
         return NULL;
     if (l->ncols != r->ncols) {
-        bfail(b, 0, AK_E_BIND, "each side of %s must have the same number of columns (%d and %d)",
+        ak__b_fail(b, 0, AK_E_BIND, "each side of %s must have the same number of columns (%d and %d)",
               body->op == SETOP_UNION ? "UNION" : body->op == SETOP_EXCEPT ? "EXCEPT" : "INTERSECT", l->ncols, r->ncols);
         return NULL;
     }
     ak_plan_t *sp = plan_new(b, P_SETOP, l->ncols);
     if (!sp) {
-        nomem(b);
+        ak__b_nomem(b);
         return NULL;
     }
     copy_cols(sp, 0, l);
@@ -2139,7 +1172,7 @@ static ak_plan_t *bind_body(binder_t *b, const ak_body_ast_t *body, const ak_ord
     for (int i = 0; i < l->ncols; i++) {
         ak_type_t t = ak__common_type(l->types[i], r->types[i]);
         if (t == AK_TYPE__COUNT) {
-            bfail(b, 0, AK_E_TYPE, "column %d of the set operation has types %s and %s", i + 1,
+            ak__b_fail(b, 0, AK_E_TYPE, "column %d of the set operation has types %s and %s", i + 1,
                   ak_type_name(l->types[i]), ak_type_name(r->types[i]));
             return NULL;
         }
@@ -2154,13 +1187,13 @@ static ak_plan_t *bind_body(binder_t *b, const ak_body_ast_t *body, const ak_ord
         ak_plan_t *in = sides[k];
         ak_plan_t *pr = plan_new(b, P_PROJECT, in->ncols);
         if (!pr || !(pr->exprs = ak_arena_alloc(b->a, sizeof *pr->exprs * (size_t)in->ncols))) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         pr->child = in;
         for (int i = 0; i < in->ncols; i++) {
             ak_expr_t *cref = col_ref(b, i, in->types[i]);
-            if (!cref || coerce_to(b, &cref, sp->types[i], 0))
+            if (!cref || ak__b_coerce_to(b, &cref, sp->types[i], 0))
                 return NULL;
             pr->exprs[i] = cref;
             pr->names[i] = in->names[i];
@@ -2179,26 +1212,26 @@ static int const_int(binder_t *b, const ak_ast_t *x, const char *what, int64_t *
 {
     scope_t empty = {0};
     ectx_t c = {.scope = &empty, .clause = what};
-    ak_expr_t *e = bind_expr(b, &c, x);
+    ak_expr_t *e = ak__b_bind_expr(b, &c, x);
     if (!e)
         return -1;
     if (e->kind != EX_CONST || e->type != AK_INT || e->val.i < 0)
-        return bfail(b, x->off, AK_E_BIND, "%s must be a non-negative integer constant", what);
+        return ak__b_fail(b, x->off, AK_E_BIND, "%s must be a non-negative integer constant", what);
     *out = e->val.i;
     return 0;
 }
 
-static ak_plan_t *bind_query(binder_t *b, const ak_query_ast_t *q)
+ak_plan_t *ak__b_bind_query(binder_t *b, const ak_query_ast_t *q)
 {
     int saved_ctes = b->nctes;
     for (int i = 0; i < q->nctes; i++) {
         const ak_cte_ast_t *cte = &q->ctes[i];
-        ak_plan_t *cp = bind_query(b, cte->query);
+        ak_plan_t *cp = ak__b_bind_query(b, cte->query);
         if (!cp)
             return NULL;
         if (cte->ncol_aliases) {
             if (cte->ncol_aliases > cp->ncols) {
-                bfail(b, cte->off, AK_E_BIND, "WITH %s names %d columns but its query returns %d", cte->name,
+                ak__b_fail(b, cte->off, AK_E_BIND, "WITH %s names %d columns but its query returns %d", cte->name,
                       cte->ncol_aliases, cp->ncols);
                 return NULL;
             }
@@ -2210,7 +1243,7 @@ static ak_plan_t *bind_query(binder_t *b, const ak_query_ast_t *q)
             int nc = st->cap_ctes ? st->cap_ctes * 2 : 8;
             ak_sql_cte_slot_t *ns = ak_arena_zalloc(b->a, sizeof *ns * (size_t)nc);
             if (!ns) {
-                nomem(b);
+                ak__b_nomem(b);
                 return NULL;
             }
             if (st->nctes)
@@ -2223,7 +1256,7 @@ static ak_plan_t *bind_query(binder_t *b, const ak_query_ast_t *q)
             int nc = b->cap_ctes ? b->cap_ctes * 2 : 8;
             void *nv = ak_arena_alloc(b->a, sizeof *b->ctes * (size_t)nc);
             if (!nv) {
-                nomem(b);
+                ak__b_nomem(b);
                 return NULL;
             }
             if (b->nctes)
@@ -2243,7 +1276,7 @@ static ak_plan_t *bind_query(binder_t *b, const ak_query_ast_t *q)
         /* ORDER BY over a set operation: output columns only */
         ak_plan_t *so = plan_new(b, P_SORT, p->ncols);
         if (!so || !(so->keys = ak_arena_alloc(b->a, sizeof *so->keys * (size_t)q->norder))) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         copy_cols(so, 0, p);
@@ -2259,12 +1292,12 @@ static ak_plan_t *bind_query(binder_t *b, const ak_query_ast_t *q)
                     if (strcasecmp(p->names[k], ox->name) == 0)
                         col = k;
             if (col < 0) {
-                bfail(b, ox->off, AK_E_BIND, "ORDER BY on a set operation must name a result column or position");
+                ak__b_fail(b, ox->off, AK_E_BIND, "ORDER BY on a set operation must name a result column or position");
                 return NULL;
             }
             so->keys[i].expr = col_ref(b, col, p->types[col]);
             if (!so->keys[i].expr) {
-                nomem(b);
+                ak__b_nomem(b);
                 return NULL;
             }
             so->keys[i].desc = q->order[i].desc;
@@ -2275,7 +1308,7 @@ static ak_plan_t *bind_query(binder_t *b, const ak_query_ast_t *q)
     if (q->limit || q->offset) {
         ak_plan_t *lp = plan_new(b, P_LIMIT, p->ncols);
         if (!lp) {
-            nomem(b);
+            ak__b_nomem(b);
             return NULL;
         }
         copy_cols(lp, 0, p);
@@ -2295,7 +1328,7 @@ int ak_sql_bind(ak_sql_stmt_t *st, size_t *err_off, ak_err_t *err)
 {
     binder_t b = {.st = st, .a = &st->arena, .err = err};
     ak_err_clear(err);
-    st->root = bind_query(&b, st->ast);
+    st->root = ak__b_bind_query(&b, st->ast);
     if (!st->root) {
         if (err->code == AK_E_OK)
             ak_err_nomem(err);

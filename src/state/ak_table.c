@@ -265,64 +265,53 @@ static mask_idx_t *mask_index(ak_table_t *t, uint64_t mask)
     return m;
 }
 
-static int delete_keyless(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
+/* Whether live row r equals `want` on the kept positions in `mask`. */
+static bool row_matches(const ak_table_t *t, size_t r, const ak_val_t *want, uint64_t mask)
 {
-    ak_val_t tmp[AK_MAX_COLUMNS];
-    rec_kept(t, rec, tmp);
+    if (!t->alive[r])
+        return false;
+    const ak_val_t *row = ak_rel_row(t->rows, r);
+    for (int i = 0; i < t->nkept; i++)
+        if ((mask >> i & 1) && !ak_val_eq_group(&row[i], &want[i]))
+            return false;
+    return true;
+}
+
+/* Removes one live row equal to the record on the columns it carries. */
+static void delete_keyless(ak_table_t *t, const ak_rec_t *rec)
+{
+    ak_val_t want[AK_MAX_COLUMNS];
+    rec_kept(t, rec, want);
     uint64_t mask = 0;
     for (int i = 0; i < t->nkept; i++)
         if (rec->present >> t->kept[i] & 1)
             mask |= 1ULL << i;
     uint64_t all = t->nkept >= 64 ? ~0ULL : ((1ULL << t->nkept) - 1);
-    if (mask == 0) {
+    size_t found = (size_t)-1;
+    if (mask) {
+        ak_hidx_t *h = &t->kidx;
+        if (mask != all) {
+            mask_idx_t *m = mask_index(t, mask);
+            h = m ? &m->h : NULL;
+        }
+        if (h) {
+            uint64_t hv = hash_mask(want, mask, t->nkept);
+            for (size_t s = ak_hidx_first(h, hv); ak_hidx_more(h, s) && found == (size_t)-1; s = ak_hidx_next(h, s))
+                if (h->h[s] == hv && h->v[s] != AK_HIDX_DEAD && row_matches(t, h->v[s], want, mask))
+                    found = h->v[s];
+        } else {
+            /* too many distinct column subsets to index: scan */
+            for (size_t r = 0; r < t->rows->nrows && found == (size_t)-1; r++)
+                if (row_matches(t, r, want, mask))
+                    found = r;
+        }
+    }
+    if (found == (size_t)-1) {
         t->st.deletes_unmatched++;
-        return 0;
+        return;
     }
-    ak_hidx_t *h = &t->kidx;
-    if (mask != all) {
-        mask_idx_t *m = mask_index(t, mask);
-        if (!m) {
-            /* too many distinct subsets: scan */
-            for (size_t r = 0; r < t->rows->nrows; r++) {
-                if (!t->alive[r])
-                    continue;
-                const ak_val_t *row = ak_rel_row(t->rows, r);
-                bool eq = true;
-                for (int i = 0; i < t->nkept && eq; i++)
-                    if (mask >> i & 1)
-                        eq = ak_val_eq_group(&row[i], &tmp[i]);
-                if (eq) {
-                    kill_row(t, r);
-                    t->st.deletes++;
-                    return 0;
-                }
-            }
-            t->st.deletes_unmatched++;
-            return 0;
-        }
-        h = &m->h;
-    }
-    (void)err;
-    uint64_t hv = hash_mask(tmp, mask, t->nkept);
-    for (size_t s = ak_hidx_first(h, hv); ak_hidx_more(h, s); s = ak_hidx_next(h, s)) {
-        if (h->h[s] != hv || h->v[s] == AK_HIDX_DEAD)
-            continue;
-        size_t r = h->v[s];
-        if (!t->alive[r])
-            continue;
-        const ak_val_t *row = ak_rel_row(t->rows, r);
-        bool eq = true;
-        for (int i = 0; i < t->nkept && eq; i++)
-            if (mask >> i & 1)
-                eq = ak_val_eq_group(&row[i], &tmp[i]);
-        if (eq) {
-            kill_row(t, r);
-            t->st.deletes++;
-            return 0;
-        }
-    }
-    t->st.deletes_unmatched++;
-    return 0;
+    kill_row(t, found);
+    t->st.deletes++;
 }
 
 static int truncate_all(ak_table_t *t, ak_err_t *err)
@@ -354,8 +343,8 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
                 if (add_row(t, rec))
                     return ak_err_nomem(err);
                 t->st.upserts++;
-            } else if (delete_keyless(t, rec, err)) {
-                return -1;
+            } else {
+                delete_keyless(t, rec);
             }
             continue;
         }
