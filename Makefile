@@ -87,11 +87,11 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory asan unit release
+	@$(MAKE) --no-print-directory -j2 asan unit release
 	@tests/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory release
+	@$(MAKE) --no-print-directory -j2 release
 	@scripts/demo.sh
 
 fuzz: deps

@@ -52,6 +52,28 @@ int ak__p_parse_order_list(parser_t *p, ak_order_ast_t **out, int *nout)
     return 0;
 }
 
+/* `( name, name, ... )`: the opening parenthesis must come next. */
+static int parse_ident_list(parser_t *p, const char *after, const char ***out, int *n)
+{
+    char what[64];
+    snprintf(what, sizeof what, "`(` after %s", after);
+    if (ak__p_expect(p, TK_LPAREN, what))
+        return -1;
+    plist_t l = {0};
+    for (;;) {
+        const char *c = ak__p_ident(p, "a column name");
+        if (!c || ak__p_plist_push(p, &l, (void *)c))
+            return -1;
+        if (!ak__p_accept(p, TK_COMMA))
+            break;
+    }
+    if (ak__p_expect(p, TK_RPAREN, "`)`"))
+        return -1;
+    *out = (const char **)l.v;
+    *n = l.n;
+    return 0;
+}
+
 static int parse_bound(parser_t *p, ak_frame_bound_t *b)
 {
     if (ak__p_accept_kw(p, "unbounded")) {
@@ -142,21 +164,8 @@ static int parse_alias(parser_t *p, const char **alias, const char ***cols, int 
     } else if (as) {
         return ak__p_expected(p, "an alias after AS");
     }
-    if (*alias && cols && ak__p_cur(p)->kind == TK_LPAREN) {
-        ak__p_adv(p);
-        plist_t l = {0};
-        for (;;) {
-            const char *c = ak__p_ident(p, "a column alias");
-            if (!c || ak__p_plist_push(p, &l, (void *)c))
-                return -1;
-            if (!ak__p_accept(p, TK_COMMA))
-                break;
-        }
-        if (ak__p_expect(p, TK_RPAREN, "`)`"))
-            return -1;
-        *cols = (const char **)l.v;
-        *ncols = l.n;
-    }
+    if (*alias && cols && ak__p_cur(p)->kind == TK_LPAREN)
+        return parse_ident_list(p, "the alias", cols, ncols);
     return 0;
 }
 
@@ -268,20 +277,8 @@ static ak_from_ast_t *parse_from(parser_t *p)
                 if (!j->on)
                     return NULL;
             } else if (ak__p_accept_kw(p, "using")) {
-                if (ak__p_expect(p, TK_LPAREN, "`(` after USING"))
+                if (parse_ident_list(p, "USING", &j->using_cols, &j->nusing))
                     return NULL;
-                plist_t cols = {0};
-                for (;;) {
-                    const char *c = ak__p_ident(p, "a column name");
-                    if (!c || ak__p_plist_push(p, &cols, (void *)c))
-                        return NULL;
-                    if (!ak__p_accept(p, TK_COMMA))
-                        break;
-                }
-                if (ak__p_expect(p, TK_RPAREN, "`)`"))
-                    return NULL;
-                j->using_cols = (const char **)cols.v;
-                j->nusing = cols.n;
             } else {
                 ak__p_expected(p, "ON or USING after the joined table");
                 return NULL;
@@ -348,22 +345,8 @@ static ak_select_ast_t *parse_select(parser_t *p)
         }
         if (star) {
             it->star = true;
-            if (ak__p_accept_kw(p, "exclude")) {
-                if (ak__p_expect(p, TK_LPAREN, "`(` after EXCLUDE"))
-                    return NULL;
-                plist_t l = {0};
-                for (;;) {
-                    const char *c = ak__p_ident(p, "a column name");
-                    if (!c || ak__p_plist_push(p, &l, (void *)c))
-                        return NULL;
-                    if (!ak__p_accept(p, TK_COMMA))
-                        break;
-                }
-                if (ak__p_expect(p, TK_RPAREN, "`)`"))
-                    return NULL;
-                it->exclude = (const char **)l.v;
-                it->nexclude = l.n;
-            }
+            if (ak__p_accept_kw(p, "exclude") && parse_ident_list(p, "EXCLUDE", &it->exclude, &it->nexclude))
+                return NULL;
         } else {
             it->expr = ak__p_parse_expr(p);
             if (!it->expr)
@@ -546,21 +529,8 @@ ak_query_ast_t *ak__p_parse_query(parser_t *p)
             c->name = ak__p_ident(p, "a name for the WITH query");
             if (!c->name)
                 return NULL;
-            if (ak__p_cur(p)->kind == TK_LPAREN) {
-                ak__p_adv(p);
-                plist_t cl = {0};
-                for (;;) {
-                    const char *cn = ak__p_ident(p, "a column name");
-                    if (!cn || ak__p_plist_push(p, &cl, (void *)cn))
-                        return NULL;
-                    if (!ak__p_accept(p, TK_COMMA))
-                        break;
-                }
-                if (ak__p_expect(p, TK_RPAREN, "`)`"))
-                    return NULL;
-                c->col_aliases = (const char **)cl.v;
-                c->ncol_aliases = cl.n;
-            }
+            if (ak__p_cur(p)->kind == TK_LPAREN && parse_ident_list(p, "the WITH name", &c->col_aliases, &c->ncol_aliases))
+                return NULL;
             if (ak__p_expect_kw(p, "as"))
                 return NULL;
             if (ak__p_kw(p, "materialized") || (ak__p_kw(p, "not") && ak_tok_is(ak__p_peek(p, 1), "materialized"))) {

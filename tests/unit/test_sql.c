@@ -146,6 +146,21 @@ AK_TEST(semantics)
     fx_free(&db);
 }
 
+AK_TEST(aliases_using_exclude)
+{
+    fx_db_t db = {0};
+    fx_add(&db, "a", "k:BIGINT,x:TEXT\n1|one\n2|two\n");
+    fx_add(&db, "b", "k:BIGINT,y:TEXT\n2|deux\n3|trois\n");
+    AK_CHECK_STR(fx_run(&db, "WITH w(p, q) AS (SELECT 1, 2) SELECT p + q FROM w", 0), "3\n");
+    AK_CHECK_STR(fx_run(&db, "SELECT t.m FROM (SELECT 5, 6) AS t(m, n)", 0), "5\n");
+    AK_CHECK_STR(fx_run(&db, "SELECT * FROM a JOIN b USING (k)", 0), "2|two|deux\n");
+    AK_CHECK_STR(fx_run(&db, "SELECT * EXCLUDE (x) FROM a ORDER BY k", 0), "1\n2\n");
+    AK_CHECK_STR(fx_run(&db, "SELECT k FROM a NATURAL JOIN b", 0), "2\n");
+    AK_CHECK_STR(fx_run(&db, "SELECT 1 FROM a JOIN b USING k", 0),
+                 "ERROR: test.sql:1:30: expected `(` after USING, found `k`");
+    fx_free(&db);
+}
+
 AK_TEST(errors_have_positions)
 {
     fx_db_t db;
