@@ -948,7 +948,9 @@ static ak_plan_t *bind_select(binder_t *b, const ak_select_ast_t *sel, const ak_
                 } else if (!(groups[n] = ak__b_bind_expr(b, &gc, use))) {
                     return NULL;
                 }
-                gnames[n++] = gx->kind == AST_COL ? (char *)gx->name : ak__b_span_text(b, gx->off, gx->end);
+                gnames[n++] = gx->kind == AST_LIT && gx->lit.type == AK_INT ? (char *)items[gx->lit.i - 1].name
+                              : gx->kind == AST_COL ? (char *)gx->name
+                                                    : ak__b_span_text(b, gx->off, gx->end);
             }
         }
         ng = n;
