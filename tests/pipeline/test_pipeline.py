@@ -211,8 +211,12 @@ def clean_data_publishes_and_equals_oracle():
         same_rows(got, want, "published table")
         q = e.ak("governance", "quality", "user_sessions").stdout
         check("FAIL" not in q and "freshness" in q, f"all critical checks pass:\n{q}")
-        s = e.ak("governance", "sla", "user_sessions", env={"AKILI_NOW": now}).stdout
+        s = e.ak("governance", "sla", "user_sessions", "--check", env={"AKILI_NOW": now}).stdout
         check("OK" in s and "threshold 15" in s, f"sla reports freshness within 15 minutes:\n{s}")
+        later = {"AKILI_NOW": plus_minutes(now, 60)}
+        s = e.ak("governance", "sla", "user_sessions", env=later).stdout
+        check("BREACHED" in s, f"an hour later freshness is breached:\n{s}")
+        e.ak("governance", "sla", "user_sessions", "--check", env=later, code=1)
     finally:
         e.close()
 
@@ -491,6 +495,40 @@ def help_everywhere_and_exit_codes():
         check("not found" in p.stderr or "no table" in p.stderr, p.stderr)
         p = e.ak("query", "SELEC 1", code=1)
         check("query:1:1" in p.stderr, f"error position: {p.stderr}")
+    finally:
+        e.close()
+
+
+@test
+def seed_cli_session_as_written():
+    """The seed's terminal session, verbatim, run from a directory holding
+    the product's manifests in ./examples/user_sessions."""
+    e = Env("seedcli")
+    try:
+        cwd = os.path.join(e.dir, "project")
+        os.makedirs(os.path.join(cwd, "examples"))
+        shutil.copytree(EXAMPLE, os.path.join(cwd, "examples", "user_sessions"))
+
+        def ak(*args, code=0):
+            p = subprocess.run([e.bin, *args], capture_output=True, text=True, env=e.env, cwd=cwd)
+            check(p.returncode == code, f"akili {' '.join(args)}: exit {p.returncode}, wanted {code}\n{p.stderr}")
+            return p
+
+        ak("connection", "create", "--name", "production-events", "--connector-type", "redpanda",
+           "--config", '{"brokers": ["broker-1:9092"], "security_protocol": "SASL_SSL"}')
+        ak("connection", "create", "--name", "production-db", "--connector-type", "postgres",
+           "--config", '{"host": "db.example.com", "port": 5432, "database": "app"}')
+        check("not built yet" in ak("connection", "test", "production-events", code=1).stderr, "redpanda test")
+        check("not built yet" in ak("connection", "test", "production-db", code=1).stderr, "postgres test")
+        ak("product", "create", "--name", "user_sessions", "--namespace", "analytics", "--archetype", "source")
+        ak("product", "deploy", "user_sessions", "--version", "1.0.0")
+        check("no runs" in ak("run", "list", "user_sessions").stdout, "run list")
+        ak("governance", "quality", "user_sessions")
+        check("never" in ak("governance", "sla", "user_sessions").stdout, "sla before any publish")
+        p = ak("query", "\nSELECT country, COUNT(*) AS sessions, AVG(session_duration_seconds) AS avg_duration\n"
+                        "FROM analytics.user_sessions\nWHERE session_start >= CURRENT_DATE()\nGROUP BY country\n"
+                        "ORDER BY sessions DESC\nLIMIT 10\n", code=1)
+        check("has not been published yet" in p.stderr, p.stderr)
     finally:
         e.close()
 
