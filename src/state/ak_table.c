@@ -43,7 +43,25 @@ struct ak_table {
     ak_table_stats_t st;
     const char **names;
     ak_type_t *types;
+    ak_table_listener_t listener;
+    void *listener_ctx;
+    /* grouping by partition key */
+    ak_table_keyfn_t keyfn;
+    void *key_ctx;
+    ak_hidx_t gidx;                /* hash(key) -> group */
+    struct tgroup {
+        ak_val_t key;
+        uint32_t *rows;
+        size_t n, cap;
+    } *groups;
+    size_t ngroups, cap_groups;
+    uint32_t *row_group;           /* per row: its group, or UINT32_MAX */
+    uint32_t *row_gpos;            /* per row: its position in the group's list */
+    size_t cap_rg;
+    ak_arena_t key_arena;          /* group key strings */
 };
+
+typedef struct tgroup tgroup_t;
 
 static uint64_t hash_cols(const ak_val_t *row, const int *cols, int n)
 {
@@ -92,6 +110,7 @@ int ak_table_new(const ak_schema_t *schema, const bool *keep, int cursor, bool n
         t->names[i] = schema->cols[t->kept[i]].name;
         t->types[i] = schema->cols[t->kept[i]].type;
     }
+    ak_arena_init(&t->key_arena, 64 * 1024);
     t->rows = ak_rel_new(t->nkept, t->names, t->types);
     if (!t->rows || ak_hidx_init(&t->kidx, 1024) || ak_hidx_init(&t->strs, 1024))
         goto nomem;
@@ -115,6 +134,13 @@ void ak_table_free(ak_table_t *t)
     ak_free(t->str_v);
     ak_free(t->names);
     ak_free(t->types);
+    for (size_t g = 0; g < t->ngroups; g++)
+        ak_free(t->groups[g].rows);
+    ak_free(t->groups);
+    ak_hidx_free(&t->gidx);
+    ak_free(t->row_group);
+    ak_free(t->row_gpos);
+    ak_arena_free(&t->key_arena);
     ak_free(t);
 }
 
@@ -224,25 +250,150 @@ static int ensure_alive(ak_table_t *t)
     return 0;
 }
 
-static int add_row(ak_table_t *t, const ak_rec_t *rec)
+/* ---- grouping by partition key ---- */
+
+static int ensure_rg(ak_table_t *t, size_t rows)
 {
-    ak_val_t *row = ak_rel_push(t->rows);
-    if (!row || ensure_alive(t))
+    if (rows <= t->cap_rg)
+        return 0;
+    size_t nc = t->cap_rg ? t->cap_rg : 1024;
+    while (nc < rows)
+        nc *= 2;
+    uint32_t *a = ak_realloc(t->row_group, sizeof *a * nc);
+    if (!a)
         return -1;
-    size_t r = t->rows->nrows - 1;
-    t->alive[r] = 1;
-    if (copy_in(t, rec, row) || index_row(t, r))
+    t->row_group = a;
+    uint32_t *b = ak_realloc(t->row_gpos, sizeof *b * nc);
+    if (!b)
         return -1;
-    t->nlive++;
+    t->row_gpos = b;
+    t->cap_rg = nc;
     return 0;
 }
 
-static void kill_row(ak_table_t *t, size_t r)
+/* Group of a key, created when missing (its key copied), or UINT32_MAX on OOM. */
+static uint32_t group_of(ak_table_t *t, const ak_val_t *key, bool create)
 {
+    uint64_t h = ak_val_hash(key, 17);
+    for (size_t s = ak_hidx_first(&t->gidx, h); ak_hidx_more(&t->gidx, s); s = ak_hidx_next(&t->gidx, s))
+        if (t->gidx.h[s] == h && ak_val_eq_group(&t->groups[t->gidx.v[s]].key, key))
+            return t->gidx.v[s];
+    if (!create)
+        return UINT32_MAX - 1;
+    if (AK_GROW(t->groups, t->cap_groups, t->ngroups + 1))
+        return UINT32_MAX;
+    tgroup_t *g = &t->groups[t->ngroups];
+    memset(g, 0, sizeof *g);
+    g->key = *key;
+    if (key->type == AK_TEXT && !(g->key.s = ak_arena_strndup(&t->key_arena, key->s, key->n)))
+        return UINT32_MAX;
+    if (ak_hidx_insert(&t->gidx, h, (uint32_t)t->ngroups))
+        return UINT32_MAX;
+    return (uint32_t)t->ngroups++;
+}
+
+static int group_add(ak_table_t *t, size_t r, ak_err_t *err)
+{
+    if (!t->keyfn)
+        return 0;
+    ak_val_t key;
+    if (t->keyfn(t->key_ctx, ak_rel_row(t->rows, r), &key, err))
+        return -1;
+    uint32_t g = group_of(t, &key, true);
+    if (g == UINT32_MAX || ensure_rg(t, r + 1) || AK_GROW(t->groups[g].rows, t->groups[g].cap, t->groups[g].n + 1))
+        return ak_err_nomem(err);
+    tgroup_t *gr = &t->groups[g];
+    t->row_group[r] = g;
+    t->row_gpos[r] = (uint32_t)gr->n;
+    gr->rows[gr->n++] = (uint32_t)r;
+    return 0;
+}
+
+static void group_remove(ak_table_t *t, size_t r)
+{
+    if (!t->keyfn || r >= t->cap_rg || t->row_group[r] == UINT32_MAX)
+        return;
+    tgroup_t *gr = &t->groups[t->row_group[r]];
+    uint32_t pos = t->row_gpos[r];
+    uint32_t last = gr->rows[--gr->n];
+    gr->rows[pos] = last;
+    t->row_gpos[last] = pos;
+    t->row_group[r] = UINT32_MAX;
+}
+
+static int regroup_all(ak_table_t *t, ak_err_t *err)
+{
+    for (size_t g = 0; g < t->ngroups; g++)
+        t->groups[g].n = 0;
+    if (ensure_rg(t, t->rows->nrows + 1))
+        return ak_err_nomem(err);
+    for (size_t r = 0; r < t->rows->nrows; r++) {
+        t->row_group[r] = UINT32_MAX;
+        if (t->alive[r] && group_add(t, r, err))
+            return -1;
+    }
+    return 0;
+}
+
+int ak_table_set_grouping(ak_table_t *t, ak_table_keyfn_t fn, void *ctx, ak_err_t *err)
+{
+    t->keyfn = fn;
+    t->key_ctx = ctx;
+    if (!t->gidx.v && ak_hidx_init(&t->gidx, 1024))
+        return ak_err_nomem(err);
+    if (ensure_alive(t))
+        return ak_err_nomem(err);
+    return regroup_all(t, err);
+}
+
+int ak_table_group(ak_table_t *t, const ak_val_t *key, const uint32_t **rows, size_t *n, ak_err_t *err)
+{
+    (void)err;
+    *rows = NULL;
+    *n = 0;
+    if (!t->keyfn)
+        return ak_errf(err, AK_E_INTERNAL, "table has no grouping");
+    uint32_t g = group_of(t, key, false);
+    if (g >= UINT32_MAX - 1)
+        return 0;
+    *rows = t->groups[g].rows;
+    *n = t->groups[g].n;
+    return 0;
+}
+
+const ak_rel_t *ak_table_rows_rel(const ak_table_t *t) { return t->rows; }
+
+void ak_table_set_listener(ak_table_t *t, ak_table_listener_t fn, void *ctx)
+{
+    t->listener = fn;
+    t->listener_ctx = ctx;
+}
+
+static int add_row(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
+{
+    ak_val_t *row = ak_rel_push(t->rows);
+    if (!row || ensure_alive(t))
+        return ak_err_nomem(err);
+    size_t r = t->rows->nrows - 1;
+    t->alive[r] = 1;
+    if (copy_in(t, rec, row) || index_row(t, r))
+        return ak_err_nomem(err);
+    t->nlive++;
+    if (group_add(t, r, err))
+        return -1;
+    return t->listener ? t->listener(t->listener_ctx, NULL, ak_rel_row(t->rows, r), err) : 0;
+}
+
+static int kill_row(ak_table_t *t, size_t r, ak_err_t *err)
+{
+    if (t->listener && t->listener(t->listener_ctx, ak_rel_row(t->rows, r), NULL, err))
+        return -1;
     unindex_row(t, r);
+    group_remove(t, r);
     t->alive[r] = 0;
     t->nlive--;
     t->ndead++;
+    return 0;
 }
 
 static mask_idx_t *mask_index(ak_table_t *t, uint64_t mask)
@@ -278,7 +429,7 @@ static bool row_matches(const ak_table_t *t, size_t r, const ak_val_t *want, uin
 }
 
 /* Removes one live row equal to the record on the columns it carries. */
-static void delete_keyless(ak_table_t *t, const ak_rec_t *rec)
+static int delete_keyless(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
 {
     ak_val_t want[AK_MAX_COLUMNS];
     rec_kept(t, rec, want);
@@ -308,20 +459,25 @@ static void delete_keyless(ak_table_t *t, const ak_rec_t *rec)
     }
     if (found == (size_t)-1) {
         t->st.deletes_unmatched++;
-        return;
+        return 0;
     }
-    kill_row(t, found);
     t->st.deletes++;
+    return kill_row(t, found, err);
 }
 
 static int truncate_all(ak_table_t *t, ak_err_t *err)
 {
+    for (size_t r = 0; t->listener && r < t->rows->nrows; r++)
+        if (t->alive[r] && t->listener(t->listener_ctx, ak_rel_row(t->rows, r), NULL, err))
+            return -1;
     t->rows->nrows = 0;
     t->nlive = t->ndead = 0;
     ak_hidx_free(&t->kidx);
     for (int i = 0; i < t->nmidx; i++)
         ak_hidx_free(&t->midx[i].h);
     t->nmidx = 0;
+    for (size_t g = 0; g < t->ngroups; g++)
+        t->groups[g].n = 0;
     t->st.truncates++;
     return ak_hidx_init(&t->kidx, 1024) ? ak_err_nomem(err) : 0;
 }
@@ -340,11 +496,11 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
         }
         if (!t->nkey) {
             if (rec->op == AK_OP_UPSERT) {
-                if (add_row(t, rec))
-                    return ak_err_nomem(err);
+                if (add_row(t, rec, err))
+                    return -1;
                 t->st.upserts++;
-            } else {
-                delete_keyless(t, rec);
+            } else if (delete_keyless(t, rec, err)) {
+                return -1;
             }
             continue;
         }
@@ -354,8 +510,9 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
             if (r == (size_t)-1) {
                 t->st.deletes_unmatched++;
             } else {
-                kill_row(t, r);
                 t->st.deletes++;
+                if (kill_row(t, r, err))
+                    return -1;
             }
             continue;
         }
@@ -369,10 +526,20 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
                 }
             }
             ak_val_t *row = ak_rel_row(t->rows, r);
+            ak_val_t old[AK_MAX_COLUMNS];
+            memcpy(old, row, sizeof(ak_val_t) * (size_t)t->nkept);
             if (copy_in(t, rec, row))
                 return ak_err_nomem(err);
-        } else if (add_row(t, rec)) {
-            return ak_err_nomem(err);
+            if (t->keyfn) {
+                /* the partition key may be another column than the primary key */
+                group_remove(t, r);
+                if (group_add(t, r, err))
+                    return -1;
+            }
+            if (t->listener && t->listener(t->listener_ctx, old, row, err))
+                return -1;
+        } else if (add_row(t, rec, err)) {
+            return -1;
         }
         t->st.upserts++;
     }
@@ -403,7 +570,7 @@ static int compact(ak_table_t *t, ak_err_t *err)
         if (index_row(t, r))
             return ak_err_nomem(err);
     (void)nm; /* subset indexes are rebuilt lazily when needed again */
-    return 0;
+    return t->keyfn ? regroup_all(t, err) : 0;
 }
 
 int ak_table_rel(ak_table_t *t, const ak_rel_t **out, ak_err_t *err)
@@ -422,6 +589,9 @@ size_t ak_table_bytes(const ak_table_t *t)
                ak_hidx_bytes(&t->kidx) + ak_hidx_bytes(&t->strs) + t->cap_str * sizeof(ak_val_t) + t->alive_cap;
     for (int i = 0; i < t->nmidx; i++)
         b += ak_hidx_bytes(&t->midx[i].h);
+    b += ak_hidx_bytes(&t->gidx) + t->cap_rg * 8 + t->cap_groups * sizeof(tgroup_t) + t->key_arena.reserved;
+    for (size_t g = 0; g < t->ngroups; g++)
+        b += t->groups[g].cap * sizeof(uint32_t);
     return b;
 }
 

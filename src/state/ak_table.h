@@ -45,6 +45,24 @@ size_t ak_table_rows(const ak_table_t *t);
 size_t ak_table_bytes(const ak_table_t *t);
 const ak_table_stats_t *ak_table_stats(const ak_table_t *t);
 
+/* Effective changes, as they are applied: (NULL, new) for an added row,
+ * (old, new) for a keyed row replaced, (old, NULL) for a removed one.  Rows
+ * are the kept columns; `old` is valid during the call only. */
+typedef int (*ak_table_listener_t)(void *ctx, const ak_val_t *old_row, const ak_val_t *new_row, ak_err_t *err);
+void ak_table_set_listener(ak_table_t *t, ak_table_listener_t fn, void *ctx);
+
+/* Grouping by a partition key computed from a row of kept columns: rows of
+ * one key can then be listed without scanning the table.  The key function
+ * returns 0, or -1 with err.  Setting it indexes the rows already there. */
+typedef int (*ak_table_keyfn_t)(void *ctx, const ak_val_t *row, ak_val_t *key, ak_err_t *err);
+int ak_table_set_grouping(ak_table_t *t, ak_table_keyfn_t fn, void *ctx, ak_err_t *err);
+/* Live rows whose key equals `key`: *rows points at n row indexes into the
+ * table's relation (valid until the next apply or compaction). */
+int ak_table_group(ak_table_t *t, const ak_val_t *key, const uint32_t **rows, size_t *n, ak_err_t *err);
+/* The relation rows live in, without compacting (dead rows are never listed
+ * by ak_table_group). */
+const ak_rel_t *ak_table_rows_rel(const ak_table_t *t);
+
 /* The kept columns (names and types, in schema order). */
 int ak_table_ncols(const ak_table_t *t);
 const char *const *ak_table_names(const ak_table_t *t);
