@@ -1,0 +1,164 @@
+/* ak_op.h - incremental operators (internal to src/ops).
+ *
+ * The flow turns a bound plan into a graph of operators, each stepping once
+ * per micro-batch in topological order: it reads its inputs' deltas (this
+ * step's changes of their outputs), updates its state and writes its own
+ * output delta.  Every operator keeps the invariant that the sum of every
+ * delta it has emitted equals its plan node evaluated as a batch over the
+ * sum of its inputs' deltas, with ties among rows broken by a total order on
+ * the rows themselves so that the result is a function of the input
+ * multiset alone.
+ *
+ * Columns nobody downstream reads (`need` false) are not computed: they stay
+ * NULL, and stored rows are packed without them.
+ */
+#ifndef AK_OP_H
+#define AK_OP_H
+
+#include "ak_buf.h"
+#include "ak_delta.h"
+#include "ak_intern.h"
+#include "ak_sql_plan.h"
+
+typedef struct ak_op ak_op_t;
+
+/* What one step gives every operator. */
+typedef struct ak_opcx {
+    ak_exec_t x;             /* x.cx evaluates expressions; x.arena is scratch, reset per step */
+    ak_err_t *err;
+    int64_t now_us, prev_now_us;
+    bool clock_moved;        /* now_us differs from the last step's */
+    bool first;              /* the flow's first step */
+    ak_intern_t *strs;
+} ak_opcx_t;
+
+typedef struct ak_op_vt {
+    const char *kind;
+    int (*step)(ak_op_t *op, ak_opcx_t *cx);
+    void (*destroy)(ak_op_t *op);
+    size_t (*bytes)(const ak_op_t *op);
+    /* One line: what the operator computes and over which key. */
+    void (*describe)(const ak_op_t *op, ak_buf_t *out);
+} ak_op_vt_t;
+
+struct ak_op {
+    const ak_op_vt_t *vt;
+    int id;
+    int ncols;
+    const ak_type_t *types;
+    char *const *names;
+    const bool *need;        /* demanded output columns (NULL: all) */
+    const ak_plan_t *plan;   /* the (top) plan node it implements */
+    ak_op_t *in[2];
+    int nin;
+    ak_delta_t out;
+    bool clocked;            /* the output depends on the clock */
+    char *note;              /* owned: why this operator was picked, for explain */
+    uint64_t rows_in, rows_out, steps;
+    int64_t busy_us;
+};
+
+/* ---- helpers (ak_op.c) ---- */
+
+/* Common set-up; the caller fills the rest. */
+int ak_op_init(ak_op_t *op, const ak_op_vt_t *vt, const ak_plan_t *p, const bool *need, ak_err_t *err);
+void ak_op_fini(ak_op_t *op);
+void ak_op_free(ak_op_t *op);
+int ak_op_note(ak_op_t *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Evaluates e over row; TEXT results that are not a column or constant are
+ * interned, so the value may enter a delta. */
+int ak_op_eval(ak_opcx_t *cx, const ak_expr_t *e, const ak_val_t *row, ak_val_t *out);
+/* True when e reads the clock, directly or through a function. */
+bool ak_expr_volatile(const ak_expr_t *e);
+/* True when e contains a subquery. */
+bool ak_expr_has_subquery(const ak_expr_t *e);
+/* Marks in `cols` (size ncols) every input column e reads. */
+void ak_expr_cols(const ak_expr_t *e, bool *cols, int ncols);
+/* Builds a relation header for a plan node's columns. */
+ak_rel_t *ak_op_rel(const ak_plan_t *p);
+
+/* Packing: the columns of a row an operator keeps in its state. */
+typedef struct ak_pack {
+    int width;               /* columns of a full row */
+    int n;                   /* columns kept */
+    int *cols;               /* kept column indexes (owned) */
+} ak_pack_t;
+int ak_pack_init(ak_pack_t *p, const bool *keep, int width);
+void ak_pack_fini(ak_pack_t *p);
+static inline void ak_pack(const ak_pack_t *p, const ak_val_t *row, ak_val_t *dst)
+{
+    for (int i = 0; i < p->n; i++)
+        dst[i] = row[p->cols[i]];
+}
+static inline void ak_unpack(const ak_pack_t *p, const ak_val_t *src, ak_val_t *row)
+{
+    for (int i = 0; i < p->width; i++)
+        row[i] = ak_v_null();
+    for (int i = 0; i < p->n; i++)
+        row[p->cols[i]] = src[i];
+}
+
+/* ---- keyed multisets (ak_kbag.c) ----
+ * Rows (packed, with a count and a spare per-row integer) grouped by a key;
+ * rows of a group can be listed, a row found by value.  Used by joins,
+ * windows, DISTINCT and every operator that recomputes from its input. */
+typedef struct ak_kbag ak_kbag_t;
+ak_kbag_t *ak_kbag_new(int nkey, int nrow);
+void ak_kbag_free(ak_kbag_t *b);
+#define AK_KBAG_OOM (UINT32_MAX - 1)
+/* The group of `key` (created when `create`); UINT32_MAX if absent,
+ * AK_KBAG_OOM when it could not be created. */
+uint32_t ak_kbag_group(ak_kbag_t *b, const ak_val_t *key, bool create);
+const ak_val_t *ak_kbag_key(const ak_kbag_t *b, uint32_t g);
+/* Entries of a group (ids valid until the next add). */
+size_t ak_kbag_size(const ak_kbag_t *b, uint32_t g);
+const uint32_t *ak_kbag_entries(const ak_kbag_t *b, uint32_t g);
+/* Adds w copies of row (packed, nrow values) to group g.  *eid gets the
+ * entry; when its count reaches 0 the entry is removed (and *eid is
+ * UINT32_MAX).  -1 on OOM. */
+int ak_kbag_add(ak_kbag_t *b, uint32_t g, const ak_val_t *row, int64_t w, uint32_t *eid);
+/* The entry equal to row in group g, or UINT32_MAX. */
+uint32_t ak_kbag_find(ak_kbag_t *b, uint32_t g, const ak_val_t *row);
+const ak_val_t *ak_kbag_row(const ak_kbag_t *b, uint32_t e);
+int64_t ak_kbag_count(const ak_kbag_t *b, uint32_t e);
+int64_t *ak_kbag_aux(ak_kbag_t *b, uint32_t e);
+/* Total rows (with multiplicity) and groups. */
+int64_t ak_kbag_total(const ak_kbag_t *b);
+size_t ak_kbag_ngroups(const ak_kbag_t *b);
+/* Every live group id, for a full pass: iterate g in [0, ak_kbag_gcap) and
+ * skip those with size 0. */
+uint32_t ak_kbag_gcap(const ak_kbag_t *b);
+size_t ak_kbag_bytes(const ak_kbag_t *b);
+
+/* ---- operators ---- */
+
+/* Rows of an input table (changes pushed by the table's listener). */
+ak_op_t *ak_op_source_new(const ak_plan_t *scan, const char *name, ak_err_t *err);
+int ak_op_source_push(ak_op_t *op, const ak_val_t *row, int64_t w);
+/* The single empty row of SELECT without FROM. */
+ak_op_t *ak_op_one_row_new(const ak_plan_t *p, ak_err_t *err);
+/* A chain of row-local nodes (FILTER, PROJECT, TRIM) fused into one pass;
+ * nodes[0] is the bottom.  Clock-dependent expressions make it keep its
+ * input and re-evaluate when the clock moves. */
+ak_op_t *ak_op_map_new(ak_op_t *in, const ak_plan_t *const *nodes, const bool *const *needs, int n, const bool *inneed,
+                       ak_err_t *err);
+ak_op_t *ak_op_join_new(ak_op_t *l, ak_op_t *r, const ak_plan_t *p, const bool *need, const bool *lneed,
+                        const bool *rneed, ak_err_t *err);
+ak_op_t *ak_op_group_new(ak_op_t *in, const ak_plan_t *p, const bool *need, ak_err_t *err);
+ak_op_t *ak_op_window_new(ak_op_t *in, const ak_plan_t *p, const bool *need, const bool *inneed, ak_err_t *err);
+/* Session windows: w1 = LAG over (PARTITION BY k ORDER BY t), chain = the
+ * row-local projections between, w2 = running SUM over the same window. */
+ak_op_t *ak_op_session_new(ak_op_t *in, const ak_plan_t *w1, const ak_plan_t *const *chain,
+                           const bool *const *chain_needs, int nchain, const ak_plan_t *w2, const bool *need,
+                           const bool *inneed, ak_err_t *err);
+ak_op_t *ak_op_distinct_new(ak_op_t *in, const ak_plan_t *p, ak_err_t *err);
+ak_op_t *ak_op_setop_new(ak_op_t *l, ak_op_t *r, const ak_plan_t *p, ak_err_t *err);
+/* Single-input nodes without an incremental form (ORDER BY + LIMIT): the
+ * chain of `depth` nodes ending at `top` runs again over the whole kept
+ * input when it changes. */
+ak_op_t *ak_op_rerun_new(ak_op_t *in, const ak_plan_t *top, int depth, const char *why, ak_err_t *err);
+
+/* Steps an operator (timing and counters around vt->step). */
+int ak_op_step(ak_op_t *op, ak_opcx_t *cx);
+
+#endif

@@ -1,0 +1,627 @@
+/* op_group.c - GROUP BY with aggregates that stay exact under retraction.
+ *
+ * Each group keeps, per aggregate, what its value can be rebuilt from
+ * when rows leave as well as arrive:
+ *   COUNT            a count;
+ *   SUM, AVG         a count and an exact 128-bit integer sum, or a
+ *                    compensated floating sum;
+ *   MIN, MAX,        the multiset of the argument's values (sorted, with
+ *   COUNT/SUM/AVG    counts), so deleting the current minimum finds the next
+ *   (DISTINCT),      one and a distinct count is the number of entries;
+ *   BOOL_AND/OR
+ *   anything else    the multiset of argument tuples, folded again by the
+ *                    batch engine's own aggregate code when the group changes.
+ * Calls with the same argument and filter share one multiset.  Final values
+ * go through the batch engine's ak_agg_final, so they are the same numbers.
+ * A changed group retracts its old output row and emits the new one; rows
+ * that did not change cancel out.
+ */
+#include "ak_op.h"
+
+#include "ak_alloc.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { S_COUNT, S_ISUM, S_DSUM, S_MSET };
+
+typedef struct slot {
+    int kind;
+    const ak_aggcall_t *call;    /* the first call using it (args, filter) */
+    int width;                   /* S_MSET: values per tuple */
+    bool nulls;                  /* S_MSET: keep tuples whose first value is NULL */
+    size_t off;                  /* offset in a group's state block */
+} slot_t;
+
+typedef struct mset {
+    ak_val_t *v;                 /* n tuples of width values */
+    int64_t *c;
+    uint32_t n, cap;
+} mset_t;
+
+typedef struct isum {
+    int64_t count;
+    __int128 sum;
+} isum_t;
+
+typedef struct dsum {
+    int64_t count;
+    double sum, comp;
+} dsum_t;
+
+typedef enum fin { F_COUNT, F_SUM, F_MIN, F_MAX, F_DCOUNT, F_FOLD } fin_t;
+
+typedef struct aggmap {
+    int slot;
+    fin_t fin;
+} aggmap_t;
+
+typedef struct group {
+    uint32_t key;                /* offset of the key in keys[] */
+    int64_t rows;
+    uint32_t step;               /* last step that touched it */
+    uint32_t old;                /* index of its old output in the step's list */
+} group_t;
+
+typedef struct grp {
+    ak_op_t op;
+    int ng, na;
+    slot_t *slots;
+    int nslots;
+    aggmap_t *map;
+    size_t block;                /* bytes of state per group */
+    ak_hidx_t idx;
+    group_t *g;
+    ak_val_t *keys;              /* ng per group */
+    uint8_t *state;              /* block per group */
+    uint32_t n, cap;
+    uint32_t *free;
+    uint32_t nfree;
+    size_t cap_free;
+    size_t live;
+    uint32_t stepno;
+    /* per step: touched groups with their old output (or none) */
+    uint32_t *touched;
+    ak_val_t *olds;              /* ncols per touched group */
+    bool *had_old;
+    size_t ntouched, cap_touched;
+    ak_val_t *key, *args, *newrow;
+    bool scalar_done;
+} grp_t;
+
+/* ---- multisets ---- */
+
+static int tuple_cmp(const ak_val_t *a, const ak_val_t *b, int w) { return ak_row_cmp(a, b, w); }
+
+static uint32_t mset_seek(const mset_t *m, const ak_val_t *t, int w, bool *found)
+{
+    uint32_t lo = 0, hi = m->n;
+    /* appends are the common case: check the end first */
+    if (hi && tuple_cmp(m->v + (size_t)(hi - 1) * (size_t)w, t, w) < 0) {
+        *found = false;
+        return hi;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = tuple_cmp(m->v + (size_t)mid * (size_t)w, t, w);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static int mset_add(mset_t *m, const ak_val_t *t, int w, int64_t cnt)
+{
+    bool found;
+    uint32_t at = mset_seek(m, t, w, &found);
+    if (found) {
+        m->c[at] += cnt;
+        if (m->c[at] == 0) {
+            memmove(m->v + (size_t)at * (size_t)w, m->v + (size_t)(at + 1) * (size_t)w,
+                    sizeof *m->v * (size_t)(m->n - at - 1) * (size_t)w);
+            memmove(m->c + at, m->c + at + 1, sizeof *m->c * (m->n - at - 1));
+            m->n--;
+        }
+        return 0;
+    }
+    if (m->n == m->cap) {
+        uint32_t nc = m->cap ? m->cap * 2 : 2;
+        ak_val_t *nv = ak_realloc(m->v, sizeof *nv * nc * (size_t)w);
+        if (!nv)
+            return -1;
+        m->v = nv;
+        int64_t *ncnt = ak_realloc(m->c, sizeof *ncnt * nc);
+        if (!ncnt)
+            return -1;
+        m->c = ncnt;
+        m->cap = nc;
+    }
+    memmove(m->v + (size_t)(at + 1) * (size_t)w, m->v + (size_t)at * (size_t)w,
+            sizeof *m->v * (size_t)(m->n - at) * (size_t)w);
+    memmove(m->c + at + 1, m->c + at, sizeof *m->c * (m->n - at));
+    memcpy(m->v + (size_t)at * (size_t)w, t, sizeof *t * (size_t)w);
+    m->c[at] = cnt;
+    m->n++;
+    return 0;
+}
+
+static void mset_free(mset_t *m)
+{
+    ak_free(m->v);
+    ak_free(m->c);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- groups ---- */
+
+static uint8_t *gstate(grp_t *s, uint32_t g) { return s->state + (size_t)g * s->block; }
+static ak_val_t *gkey(grp_t *s, uint32_t g) { return s->keys + (size_t)g * (size_t)(s->ng ? s->ng : 1); }
+
+static void group_release(grp_t *s, uint32_t g)
+{
+    uint8_t *st = gstate(s, g);
+    for (int i = 0; i < s->nslots; i++)
+        if (s->slots[i].kind == S_MSET)
+            mset_free((mset_t *)(st + s->slots[i].off));
+}
+
+static uint32_t find_group(grp_t *s, const ak_val_t *key, uint64_t h)
+{
+    for (size_t k = ak_hidx_first(&s->idx, h); ak_hidx_more(&s->idx, k); k = ak_hidx_next(&s->idx, k)) {
+        if (s->idx.h[k] != h || s->idx.v[k] == AK_HIDX_DEAD)
+            continue;
+        uint32_t g = s->idx.v[k];
+        if (ak_row_eq(gkey(s, g), key, s->ng))
+            return g;
+    }
+    return UINT32_MAX;
+}
+
+static uint32_t new_group(grp_t *s, const ak_val_t *key, uint64_t h)
+{
+    uint32_t g;
+    if (s->nfree) {
+        g = s->free[--s->nfree];
+    } else {
+        if (s->n == s->cap) {
+            uint32_t nc = s->cap ? s->cap * 2 : 256;
+            group_t *ng = ak_realloc(s->g, sizeof *ng * nc);
+            if (!ng)
+                return UINT32_MAX;
+            s->g = ng;
+            ak_val_t *nk = ak_realloc(s->keys, sizeof *nk * nc * (size_t)(s->ng ? s->ng : 1));
+            if (!nk)
+                return UINT32_MAX;
+            s->keys = nk;
+            uint8_t *nst = ak_realloc(s->state, s->block * nc);
+            if (!nst)
+                return UINT32_MAX;
+            s->state = nst;
+            s->cap = nc;
+        }
+        g = s->n++;
+    }
+    if (ak_hidx_insert(&s->idx, h, g))
+        return UINT32_MAX;
+    memset(&s->g[g], 0, sizeof s->g[g]);
+    s->g[g].step = UINT32_MAX;
+    if (s->ng)
+        memcpy(gkey(s, g), key, sizeof *key * (size_t)s->ng);
+    memset(gstate(s, g), 0, s->block);
+    s->live++;
+    return g;
+}
+
+static void drop_group(grp_t *s, uint32_t g, uint64_t h)
+{
+    group_release(s, g);
+    ak_hidx_remove(&s->idx, h, g);
+    s->live--;
+    if (!AK_GROW(s->free, s->cap_free, s->nfree + 1))
+        s->free[s->nfree++] = g;
+}
+
+/* ---- final values ---- */
+
+static int fold(grp_t *s, ak_opcx_t *cx, const ak_aggcall_t *c, const mset_t *m, int w, ak_val_t *out)
+{
+    ak_aggstate_t st;
+    ak_agg_init(c, &st);
+    int rc = 0;
+    for (uint32_t i = 0; i < m->n && rc == 0; i++) {
+        int64_t reps = c->distinct ? 1 : m->c[i];
+        for (int64_t r = 0; r < reps && rc == 0; r++)
+            rc = ak_agg_step(c, &st, m->v + (size_t)i * (size_t)w, &cx->x.cx);
+    }
+    if (rc == 0)
+        rc = ak_agg_final(c, &st, &cx->x.cx, out);
+    ak_agg_release(&st);
+    if (rc == 0 && out->type == AK_TEXT && ak_intern(cx->strs, out))
+        rc = ak_err_nomem(cx->err);
+    (void)s;
+    return rc;
+}
+
+/* The output row of group g (keys, then aggregates). */
+static int output(grp_t *s, ak_opcx_t *cx, uint32_t g, ak_val_t *row)
+{
+    const ak_plan_t *p = s->op.plan;
+    const bool *need = s->op.need;
+    for (int k = 0; k < s->ng; k++)
+        row[k] = gkey(s, g)[k];
+    uint8_t *st = gstate(s, g);
+    for (int a = 0; a < s->na; a++) {
+        ak_val_t *o = &row[s->ng + a];
+        if (need && !need[s->ng + a]) {
+            *o = ak_v_null();
+            continue;
+        }
+        const ak_aggcall_t *c = &p->aggs[a];
+        const slot_t *sl = &s->slots[s->map[a].slot];
+        void *ss = st + sl->off;
+        ak_aggstate_t as;
+        ak_agg_init(c, &as);
+        switch (s->map[a].fin) {
+        case F_COUNT: *o = ak_v_int(*(int64_t *)ss); break;
+        case F_SUM:
+            if (sl->kind == S_ISUM) {
+                as.count = ((isum_t *)ss)->count;
+                as.isum = ((isum_t *)ss)->sum;
+            } else {
+                as.count = ((dsum_t *)ss)->count;
+                as.dsum = ((dsum_t *)ss)->sum + ((dsum_t *)ss)->comp;
+            }
+            if (ak_agg_final(c, &as, &cx->x.cx, o))
+                return -1;
+            break;
+        case F_MIN:
+        case F_MAX: {
+            const mset_t *m = ss;
+            *o = m->n ? m->v[(size_t)(s->map[a].fin == F_MIN ? 0 : m->n - 1) * (size_t)sl->width] : ak_v_null();
+            break;
+        }
+        case F_DCOUNT: *o = ak_v_int(((const mset_t *)ss)->n); break;
+        case F_FOLD:
+            if (fold(s, cx, c, ss, sl->width, o))
+                return -1;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- step ---- */
+
+static int touch(grp_t *s, ak_opcx_t *cx, uint32_t g, bool existed)
+{
+    group_t *gr = &s->g[g];
+    if (gr->step == s->stepno)
+        return 0;
+    gr->step = s->stepno;
+    int nc = s->op.ncols;
+    if (s->ntouched == s->cap_touched) {
+        size_t nc2 = s->cap_touched ? s->cap_touched * 2 : 64;
+        uint32_t *nt = ak_realloc(s->touched, sizeof *nt * nc2);
+        if (!nt)
+            return ak_err_nomem(cx->err);
+        s->touched = nt;
+        ak_val_t *no = ak_realloc(s->olds, sizeof *no * nc2 * (size_t)(nc ? nc : 1));
+        if (!no)
+            return ak_err_nomem(cx->err);
+        s->olds = no;
+        bool *nh = ak_realloc(s->had_old, sizeof *nh * nc2);
+        if (!nh)
+            return ak_err_nomem(cx->err);
+        s->had_old = nh;
+        s->cap_touched = nc2;
+    }
+    size_t t = s->ntouched++;
+    gr->old = (uint32_t)t;
+    s->touched[t] = g;
+    s->had_old[t] = existed;
+    if (existed && output(s, cx, g, s->olds + t * (size_t)nc))
+        return -1;
+    return 0;
+}
+
+static int update(grp_t *s, ak_opcx_t *cx, uint32_t g, const ak_val_t *row, int64_t w)
+{
+    const ak_plan_t *p = s->op.plan;
+    uint8_t *st = gstate(s, g);
+    s->g[g].rows += w;
+    for (int i = 0; i < s->nslots; i++) {
+        const slot_t *sl = &s->slots[i];
+        const ak_aggcall_t *c = sl->call;
+        void *ss = st + sl->off;
+        if (c && c->filter) {
+            int t = ak_expr_true(c->filter, row, &cx->x.cx);
+            if (t < 0)
+                return -1;
+            if (!t)
+                continue;
+        }
+        if (!c || c->fn == AGG_COUNT_STAR) {
+            *(int64_t *)ss += w;
+            continue;
+        }
+        int nargs = sl->kind == S_MSET ? sl->width : 1;
+        for (int k = 0; k < nargs; k++)
+            if (ak_op_eval(cx, c->args[k], row, &s->args[k]))
+                return -1;
+        const ak_val_t *x = &s->args[0];
+        switch (sl->kind) {
+        case S_COUNT:
+            if (x->type != AK_NULL)
+                *(int64_t *)ss += w;
+            break;
+        case S_ISUM:
+            if (x->type != AK_NULL) {
+                ((isum_t *)ss)->count += w;
+                ((isum_t *)ss)->sum += (__int128)x->i * w;
+            }
+            break;
+        case S_DSUM:
+            if (x->type != AK_NULL) {
+                dsum_t *d = ss;
+                d->count += w;
+                if (d->count == 0) {
+                    d->sum = d->comp = 0; /* empty again: exactly zero, whatever rounding did */
+                    break;
+                }
+                double v = (x->type == AK_INT ? (double)x->i : x->d) * (double)w;
+                double t = d->sum + v; /* Neumaier's compensated sum */
+                if (fabs(d->sum) >= fabs(v))
+                    d->comp += (d->sum - t) + v;
+                else
+                    d->comp += (v - t) + d->sum;
+                d->sum = t;
+            }
+            break;
+        case S_MSET:
+            if (x->type == AK_NULL && !sl->nulls)
+                break;
+            if (mset_add(ss, s->args, sl->width, w))
+                return ak_err_nomem(cx->err);
+            break;
+        }
+    }
+    (void)p;
+    return 0;
+}
+
+static int group_step(ak_op_t *op, ak_opcx_t *cx)
+{
+    grp_t *s = (grp_t *)op;
+    const ak_plan_t *p = op->plan;
+    const ak_delta_t *in = &op->in[0]->out;
+    int nc = op->ncols;
+    s->stepno++;
+    s->ntouched = 0;
+    if (p->scalar_agg && !s->scalar_done) {
+        /* the single group exists from the start, empty: it emits once */
+        uint32_t g = new_group(s, NULL, ak_row_hash(NULL, 0));
+        if (g == UINT32_MAX || touch(s, cx, g, false))
+            return ak_err_nomem(cx->err);
+        s->scalar_done = true;
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        const ak_val_t *row = ak_delta_row(in, i);
+        for (int k = 0; k < s->ng; k++)
+            if (ak_op_eval(cx, p->groups[k], row, &s->key[k]))
+                return -1;
+        uint64_t h = ak_row_hash(s->key, s->ng);
+        uint32_t g = find_group(s, s->key, h);
+        bool existed = g != UINT32_MAX;
+        if (!existed && (g = new_group(s, s->key, h)) == UINT32_MAX)
+            return ak_err_nomem(cx->err);
+        if (touch(s, cx, g, existed) || update(s, cx, g, row, in->w[i]))
+            return -1;
+    }
+    for (size_t t = 0; t < s->ntouched; t++) {
+        uint32_t g = s->touched[t];
+        const ak_val_t *old = s->had_old[t] ? s->olds + t * (size_t)nc : NULL;
+        bool alive = s->g[g].rows > 0 || p->scalar_agg;
+        if (alive && output(s, cx, g, s->newrow))
+            return -1;
+        if (old && alive && ak_row_eq(old, s->newrow, nc))
+            continue;
+        if (old && ak_delta_add(&op->out, old, -1))
+            return ak_err_nomem(cx->err);
+        if (alive && ak_delta_add(&op->out, s->newrow, 1))
+            return ak_err_nomem(cx->err);
+        if (!alive)
+            drop_group(s, g, ak_row_hash(gkey(s, g), s->ng));
+    }
+    return 0;
+}
+
+static void group_destroy(ak_op_t *op)
+{
+    grp_t *s = (grp_t *)op;
+    for (uint32_t g = 0; g < s->n; g++)
+        group_release(s, g); /* freed groups hold zeroed multisets */
+    ak_free(s->slots);
+    ak_free(s->map);
+    ak_hidx_free(&s->idx);
+    ak_free(s->g);
+    ak_free(s->keys);
+    ak_free(s->state);
+    ak_free(s->free);
+    ak_free(s->touched);
+    ak_free(s->olds);
+    ak_free(s->had_old);
+    ak_free(s->key);
+    ak_free(s->args);
+    ak_free(s->newrow);
+}
+
+static size_t group_bytes(const ak_op_t *op)
+{
+    const grp_t *s = (const grp_t *)op;
+    size_t b = ak_hidx_bytes(&s->idx) +
+               (size_t)s->cap * (sizeof(group_t) + s->block + sizeof(ak_val_t) * (size_t)(s->ng ? s->ng : 1));
+    for (uint32_t g = 0; g < s->n; g++) {
+        const uint8_t *st = s->state + (size_t)g * s->block;
+        for (int i = 0; i < s->nslots; i++)
+            if (s->slots[i].kind == S_MSET) {
+                const mset_t *m = (const mset_t *)(st + s->slots[i].off);
+                b += (size_t)m->cap * (sizeof(ak_val_t) * (size_t)s->slots[i].width + sizeof(int64_t));
+            }
+    }
+    return b;
+}
+
+static void group_describe(const ak_op_t *op, ak_buf_t *out)
+{
+    const grp_t *s = (const grp_t *)op;
+    int nm = 0, nf = 0;
+    for (int a = 0; a < s->na; a++)
+        nf += s->map[a].fin == F_FOLD;
+    for (int i = 0; i < s->nslots; i++)
+        nm += s->slots[i].kind == S_MSET;
+    if (s->op.plan->scalar_agg)
+        ak_buf_printf(out, "aggregate over all rows (%d aggregate%s)", s->na, s->na == 1 ? "" : "s");
+    else
+        ak_buf_printf(out, "group by %d key%s, %zu groups (%d aggregate%s)", s->ng, s->ng == 1 ? "" : "s", s->live,
+                      s->na, s->na == 1 ? "" : "s");
+    if (nm)
+        ak_buf_printf(out, "; %d value multiset%s per group for MIN/MAX/DISTINCT", nm, nm == 1 ? "" : "s");
+    if (nf)
+        ak_buf_printf(out, "; %d aggregate%s refolded from the group's values when it changes", nf,
+                      nf == 1 ? "" : "s");
+}
+
+static const ak_op_vt_t group_vt = {"aggregate", group_step, group_destroy, group_bytes, group_describe};
+
+static bool same_args(const ak_aggcall_t *a, const ak_aggcall_t *b, int width)
+{
+    if (a->nargs < width || b->nargs < width)
+        return false;
+    for (int k = 0; k < width; k++)
+        if (!ak_expr_equal(a->args[k], b->args[k]))
+            return false;
+    if ((a->filter == NULL) != (b->filter == NULL))
+        return false;
+    return !a->filter || ak_expr_equal(a->filter, b->filter);
+}
+
+static int add_slot(grp_t *s, int kind, const ak_aggcall_t *c, int width, bool nulls)
+{
+    for (int i = 0; i < s->nslots; i++) {
+        slot_t *sl = &s->slots[i];
+        if (sl->kind != kind || sl->width != width || sl->nulls != nulls)
+            continue;
+        if (!c && !sl->call)
+            return i;
+        if (c && sl->call && c->fn == AGG_COUNT_STAR && sl->call->fn == AGG_COUNT_STAR &&
+            ((c->filter == NULL) == (sl->call->filter == NULL)) &&
+            (!c->filter || ak_expr_equal(c->filter, sl->call->filter)))
+            return i;
+        if (c && sl->call && c->fn != AGG_COUNT_STAR && sl->call->fn != AGG_COUNT_STAR &&
+            same_args(c, sl->call, width))
+            return i;
+    }
+    slot_t *sl = &s->slots[s->nslots];
+    sl->kind = kind;
+    sl->call = c;
+    sl->width = width;
+    sl->nulls = nulls;
+    return s->nslots++;
+}
+
+ak_op_t *ak_op_group_new(ak_op_t *in, const ak_plan_t *p, const bool *need, ak_err_t *err)
+{
+    grp_t *s = ak_calloc(1, sizeof *s);
+    if (!s) {
+        ak_err_nomem(err);
+        return NULL;
+    }
+    ak_op_init(&s->op, &group_vt, p, need, err);
+    s->op.in[0] = in;
+    s->op.nin = 1;
+    s->ng = p->ngroups;
+    s->na = p->naggs;
+    int maxargs = 1;
+    for (int a = 0; a < s->na; a++)
+        if (p->aggs[a].nargs > maxargs)
+            maxargs = p->aggs[a].nargs;
+    s->slots = ak_calloc((size_t)(s->na + 1), sizeof *s->slots);
+    s->map = ak_calloc((size_t)(s->na + 1), sizeof *s->map);
+    s->key = ak_malloc(sizeof(ak_val_t) * (size_t)(s->ng + 1));
+    s->args = ak_malloc(sizeof(ak_val_t) * (size_t)maxargs);
+    s->newrow = ak_malloc(sizeof(ak_val_t) * (size_t)(p->ncols + 1));
+    if (!s->slots || !s->map || !s->key || !s->args || !s->newrow)
+        goto nomem;
+    for (int a = 0; a < s->na; a++) {
+        const ak_aggcall_t *c = &p->aggs[a];
+        ak_type_t t = c->nargs ? c->args[0]->type : AK_NULL;
+        aggmap_t *m = &s->map[a];
+        bool simple = !c->distinct;
+        switch (c->fn) {
+        case AGG_COUNT_STAR:
+            m->slot = add_slot(s, S_COUNT, c, 1, false);
+            m->fin = F_COUNT;
+            break;
+        case AGG_COUNT:
+            if (simple) {
+                m->slot = add_slot(s, S_COUNT, c, 1, false);
+                m->fin = F_COUNT;
+            } else {
+                m->slot = add_slot(s, S_MSET, c, 1, false);
+                m->fin = F_DCOUNT;
+            }
+            break;
+        case AGG_SUM:
+        case AGG_AVG:
+            if (simple && (t == AK_INT || t == AK_NULL)) {
+                m->slot = add_slot(s, S_ISUM, c, 1, false);
+                m->fin = F_SUM;
+            } else if (simple && (t == AK_DOUBLE || t == AK_FLOAT)) {
+                m->slot = add_slot(s, S_DSUM, c, 1, false);
+                m->fin = F_SUM;
+            } else {
+                m->slot = add_slot(s, S_MSET, c, 1, false);
+                m->fin = F_FOLD;
+            }
+            break;
+        case AGG_MIN:
+        case AGG_MAX:
+        case AGG_BOOL_AND:
+        case AGG_BOOL_OR:
+            m->slot = add_slot(s, S_MSET, c, 1, false);
+            m->fin = (c->fn == AGG_MIN || c->fn == AGG_BOOL_AND) ? F_MIN : F_MAX;
+            break;
+        default:
+            /* order-sensitive or not invertible: keep the tuples, refold */
+            m->slot = add_slot(s, S_MSET, c, c->nargs ? c->nargs : 1, true);
+            m->fin = F_FOLD;
+            break;
+        }
+    }
+    size_t off = 0;
+    for (int i = 0; i < s->nslots; i++) {
+        size_t sz = s->slots[i].kind == S_COUNT ? sizeof(int64_t)
+                  : s->slots[i].kind == S_ISUM  ? sizeof(isum_t)
+                  : s->slots[i].kind == S_DSUM  ? sizeof(dsum_t)
+                                                : sizeof(mset_t);
+        size_t al = s->slots[i].kind == S_ISUM ? 16 : 8;
+        off = (off + al - 1) / al * al;
+        s->slots[i].off = off;
+        off += sz;
+    }
+    s->block = (off + 15) / 16 * 16;
+    if (!s->block)
+        s->block = 16;
+    return &s->op;
+nomem:
+    ak_err_nomem(err);
+    ak_op_free(&s->op);
+    return NULL;
+}

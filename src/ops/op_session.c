@@ -1,0 +1,610 @@
+/* op_session.c - session windows: LAG, a row-local "is this a new
+ * session?" expression, and a running SUM of it, over one window.
+ *
+ *   LAG(t) OVER (PARTITION BY k ORDER BY t)          -- w1
+ *   CASE WHEN prev IS NULL OR DATEDIFF(...) > N ...  -- the chain
+ *   SUM(is_new) OVER (PARTITION BY k ORDER BY t)     -- w2
+ *
+ * Each partition (user) keeps its rows sorted by the ORDER BY keys (ties
+ * broken by the row itself), each with the LAG value and running sums it was
+ * last emitted with.  A step inserts and removes rows, then walks forward
+ * from the first change, peer group by peer group (RANGE frames include
+ * rows tied on the ORDER BY keys), recomputing LAG, the chain and the sums,
+ * and emits -old/+new for every row whose output changed.  The walk stops
+ * at the first untouched peer group after the last change whose sums did
+ * not move: a late event inside a session costs a few rows; one that opens,
+ * merges or splits sessions shifts every later session number of that user,
+ * and those rows are exactly what goes out.  The chain's expressions are
+ * evaluated by the SQL engine, so DATEDIFF's boundary semantics are the
+ * SQL's own.
+ */
+#include "ak_op.h"
+
+#include "ak_alloc.h"
+
+#include <string.h>
+
+enum { F_NEW = 1, F_DIRTY = 2 };
+
+typedef struct part {
+    uint8_t *e;              /* n entries of esize bytes, sorted */
+    uint32_t n, cap;
+    uint32_t step;
+    uint32_t lo;             /* first position changed in this step */
+    uint32_t nflag;          /* entries flagged NEW or DIRTY */
+} part_t;
+
+typedef struct sess {
+    ak_op_t op;
+    const ak_plan_t *const *chain;
+    const bool *const *chain_need;
+    int nchain;
+    int n0;                  /* child columns (w1's input) */
+    int n2;                  /* w2's input columns */
+    int k;                   /* running sums (w2's calls) */
+    bool rows_frame;         /* ROWS frame: no peers */
+    ak_pack_t pack;
+    int npart, nord;
+    int *part_col, *ord_col; /* pack positions */
+    bool *desc, *nulls_first;
+    const ak_expr_t *lag_arg;
+    int lag_pos;             /* pack position when LAG's argument is a column, else -1 */
+    const ak_expr_t **sum_arg; /* per call: argument over w2's input row (NULL: COUNT(*)) */
+    bool *is_count;
+    size_t esize;
+    /* partitions */
+    ak_hidx_t idx;
+    part_t *parts;
+    ak_val_t *pkeys;
+    uint32_t nparts, cap_parts;
+    uint32_t *free;
+    uint32_t nfree;
+    size_t cap_free;
+    size_t live;
+    uint32_t stepno;
+    uint32_t *touched;
+    size_t ntouched, cap_touched;
+    uint64_t entries;
+    /* scratch */
+    ak_val_t *key, *x, *w1row, *buf[2], *tmpx, *lags;
+    size_t cap_lags;
+    int64_t *v, *vc;
+} sess_t;
+
+static ak_val_t *E_X(const sess_t *s, uint8_t *e) { (void)s; return (ak_val_t *)e; }
+static ak_val_t *E_LAG(const sess_t *s, uint8_t *e) { return (ak_val_t *)e + s->pack.n; }
+static int64_t *E_SUM(const sess_t *s, uint8_t *e) { return (int64_t *)(E_LAG(s, e) + 1); }
+static uint64_t *E_FLAGS(const sess_t *s, uint8_t *e) { return (uint64_t *)(E_SUM(s, e) + 2 * s->k); }
+static uint8_t *ENT(const sess_t *s, const part_t *p, uint32_t i) { return p->e + (size_t)i * s->esize; }
+
+/* ORDER BY comparison (NULLS LAST unless asked, DESC flips), no tiebreak. */
+static int cmp_ord(const sess_t *s, const ak_val_t *a, const ak_val_t *b)
+{
+    for (int i = 0; i < s->nord; i++) {
+        const ak_val_t *x = &a[s->ord_col[i]], *y = &b[s->ord_col[i]];
+        bool nx = x->type == AK_NULL, ny = y->type == AK_NULL;
+        if (nx || ny) {
+            if (nx && ny)
+                continue;
+            int r = nx ? 1 : -1;
+            return s->nulls_first[i] ? -r : r;
+        }
+        int r = ak_val_cmp(x, y);
+        if (r)
+            return s->desc[i] ? -r : r;
+    }
+    return 0;
+}
+
+static bool peers(const sess_t *s, const ak_val_t *a, const ak_val_t *b)
+{
+    if (s->rows_frame)
+        return false;
+    for (int i = 0; i < s->nord; i++)
+        if (!ak_val_eq_group(&a[s->ord_col[i]], &b[s->ord_col[i]]))
+            return false;
+    return true;
+}
+
+static int cmp_full(const sess_t *s, const ak_val_t *a, const ak_val_t *b)
+{
+    int c = cmp_ord(s, a, b);
+    return c ? c : ak_row_cmp(a, b, s->pack.n);
+}
+
+/* First position whose entry is > x (upper bound), or the position of an
+ * entry equal to x (*found). */
+static uint32_t seek(const sess_t *s, const part_t *p, const ak_val_t *x, bool *found)
+{
+    uint32_t lo = 0, hi = p->n;
+    *found = false;
+    if (hi && cmp_full(s, E_X(s, ENT(s, p, hi - 1)), x) < 0)
+        return hi; /* in order: the common case */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = cmp_full(s, E_X(s, ENT(s, p, mid)), x);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* ---- evaluation ---- */
+
+/* LAG's argument over the entry before position i (NULL for the first). */
+static int lag_of(sess_t *s, ak_opcx_t *cx, part_t *p, uint32_t i, ak_val_t *out)
+{
+    if (i == 0) {
+        *out = ak_v_null();
+        return 0;
+    }
+    const ak_val_t *prev = E_X(s, ENT(s, p, i - 1));
+    if (s->lag_pos >= 0) {
+        *out = prev[s->lag_pos];
+        return 0;
+    }
+    ak_unpack(&s->pack, prev, s->tmpx);
+    return ak_op_eval(cx, s->lag_arg, s->tmpx, out);
+}
+
+/* y = chain(x ++ lag): w2's input row; returns a pointer to it. */
+static int chain(sess_t *s, ak_opcx_t *cx, const ak_val_t *x, const ak_val_t *lag, const ak_val_t **y)
+{
+    ak_unpack(&s->pack, x, s->w1row);
+    s->w1row[s->n0] = *lag;
+    const ak_val_t *cur = s->w1row;
+    int which = 0;
+    for (int i = 0; i < s->nchain; i++) {
+        const ak_plan_t *p = s->chain[i];
+        if (p->kind != P_PROJECT)
+            continue; /* TRIM: the first columns stay where they are */
+        ak_val_t *dst = s->buf[which];
+        const bool *need = s->chain_need[i];
+        for (int c = 0; c < p->ncols; c++) {
+            if (need && !need[c])
+                dst[c] = ak_v_null();
+            else if (ak_op_eval(cx, p->exprs[c], cur, &dst[c]))
+                return -1;
+        }
+        cur = dst;
+        which ^= 1;
+    }
+    *y = cur;
+    return 0;
+}
+
+/* Contributions of one row to the running sums. */
+static int contrib(sess_t *s, ak_opcx_t *cx, const ak_val_t *y, int64_t *v, int64_t *vc)
+{
+    for (int c = 0; c < s->k; c++) {
+        if (!s->sum_arg[c]) {
+            v[c] = 1;
+            vc[c] = 1;
+            continue;
+        }
+        ak_val_t a;
+        if (ak_expr_eval(s->sum_arg[c], y, &cx->x.cx, &a))
+            return -1;
+        if (a.type == AK_NULL) {
+            v[c] = vc[c] = 0;
+        } else {
+            v[c] = s->is_count[c] ? 1 : a.i;
+            vc[c] = 1;
+        }
+    }
+    return 0;
+}
+
+static bool same_val(const ak_val_t *a, const ak_val_t *b)
+{
+    return a->type == b->type && ak_val_eq_group(a, b);
+}
+
+static int emit(sess_t *s, ak_opcx_t *cx, const ak_val_t *y, const int64_t *sums, int64_t w)
+{
+    ak_val_t *o = ak_delta_push(&s->op.out, w);
+    if (!o)
+        return ak_err_nomem(cx->err);
+    memcpy(o, y, sizeof *o * (size_t)s->n2);
+    for (int c = 0; c < s->k; c++)
+        o[s->n2 + c] = (s->is_count[c] || sums[2 * c + 1]) ? ak_v_int(sums[2 * c]) : ak_v_null();
+    return 0;
+}
+
+/* Retracts what entry e last emitted. */
+static int retract(sess_t *s, ak_opcx_t *cx, uint8_t *e)
+{
+    const ak_val_t *y;
+    if (chain(s, cx, E_X(s, e), E_LAG(s, e), &y))
+        return -1;
+    return emit(s, cx, y, E_SUM(s, e), -1);
+}
+
+/* ---- partitions ---- */
+
+static uint32_t find_part(sess_t *s, const ak_val_t *key, uint64_t h, bool create)
+{
+    for (size_t k = ak_hidx_first(&s->idx, h); ak_hidx_more(&s->idx, k); k = ak_hidx_next(&s->idx, k)) {
+        if (s->idx.h[k] != h || s->idx.v[k] == AK_HIDX_DEAD)
+            continue;
+        uint32_t g = s->idx.v[k];
+        if (ak_row_eq(s->pkeys + (size_t)g * (size_t)(s->npart ? s->npart : 1), key, s->npart))
+            return g;
+    }
+    if (!create)
+        return UINT32_MAX;
+    uint32_t g;
+    if (s->nfree) {
+        g = s->free[--s->nfree];
+    } else {
+        if (s->nparts == s->cap_parts) {
+            uint32_t nc = s->cap_parts ? s->cap_parts * 2 : 256;
+            part_t *np = ak_realloc(s->parts, sizeof *np * nc);
+            if (!np)
+                return AK_KBAG_OOM;
+            s->parts = np;
+            ak_val_t *nk = ak_realloc(s->pkeys, sizeof *nk * nc * (size_t)(s->npart ? s->npart : 1));
+            if (!nk)
+                return AK_KBAG_OOM;
+            s->pkeys = nk;
+            s->cap_parts = nc;
+        }
+        g = s->nparts++;
+    }
+    if (ak_hidx_insert(&s->idx, h, g))
+        return AK_KBAG_OOM;
+    memset(&s->parts[g], 0, sizeof s->parts[g]);
+    s->parts[g].step = UINT32_MAX;
+    if (s->npart)
+        memcpy(s->pkeys + (size_t)g * (size_t)s->npart, key, sizeof *key * (size_t)s->npart);
+    s->live++;
+    return g;
+}
+
+static int insert_at(sess_t *s, part_t *p, uint32_t at, const ak_val_t *x)
+{
+    if (p->n == p->cap) {
+        uint32_t nc = p->cap ? p->cap * 2 : 4;
+        uint8_t *ne = ak_realloc(p->e, s->esize * nc);
+        if (!ne)
+            return -1;
+        p->e = ne;
+        p->cap = nc;
+    }
+    memmove(ENT(s, p, at + 1), ENT(s, p, at), s->esize * (p->n - at));
+    uint8_t *e = ENT(s, p, at);
+    memset(e, 0, s->esize);
+    memcpy(E_X(s, e), x, sizeof *x * (size_t)s->pack.n);
+    *E_LAG(s, e) = ak_v_null();
+    *E_FLAGS(s, e) = F_NEW;
+    p->n++;
+    p->nflag++;
+    s->entries++;
+    return 0;
+}
+
+static void flag_dirty(part_t *p, uint64_t *f)
+{
+    if (!*f)
+        p->nflag++;
+    *f |= F_DIRTY;
+}
+
+static void remove_at(sess_t *s, part_t *p, uint32_t at)
+{
+    if (*E_FLAGS(s, ENT(s, p, at)))
+        p->nflag--;
+    /* a peer before it loses a member of its group: its sums must be
+     * recomputed, not carried over */
+    if (at > 0 && peers(s, E_X(s, ENT(s, p, at - 1)), E_X(s, ENT(s, p, at))))
+        flag_dirty(p, E_FLAGS(s, ENT(s, p, at - 1)));
+    memmove(ENT(s, p, at), ENT(s, p, at + 1), s->esize * (p->n - at - 1));
+    p->n--;
+    s->entries--;
+    if (at < p->n) /* the row after it has a new predecessor */
+        flag_dirty(p, E_FLAGS(s, ENT(s, p, at)));
+}
+
+/* Walks the partition from its first change, peer group by peer group,
+ * re-deriving LAG and the running sums, and emits what changed.  A group
+ * whose rows are unflagged and whose LAG values did not move contributes
+ * what it contributed before (its old sum minus the old sum before it), so
+ * a shift of session numbers costs no re-evaluation of the chain. */
+static int settle(sess_t *s, ak_opcx_t *cx, part_t *p)
+{
+    if (p->n == 0)
+        return 0;
+    int k = s->k;
+    uint32_t start = p->lo > 0 ? p->lo - 1 : 0;
+    if (start >= p->n)
+        start = p->n - 1;
+    while (start > 0 && peers(s, E_X(s, ENT(s, p, start - 1)), E_X(s, ENT(s, p, start))))
+        start--;
+    int64_t cum[16], oldcum[16], gnew[16];
+    for (int c = 0; c < 2 * k; c++)
+        cum[c] = oldcum[c] = start ? E_SUM(s, ENT(s, p, start - 1))[c] : 0;
+    uint32_t i = start;
+    while (i < p->n) {
+        uint32_t j = i + 1;
+        while (j < p->n && peers(s, E_X(s, ENT(s, p, i)), E_X(s, ENT(s, p, j))))
+            j++;
+        if (j - i > s->cap_lags) {
+            size_t nc = (j - i) * 2;
+            ak_val_t *nl = ak_realloc(s->lags, sizeof *nl * nc);
+            if (!nl)
+                return ak_err_nomem(cx->err);
+            s->lags = nl;
+            s->cap_lags = nc;
+        }
+        bool clean = true;
+        const int64_t *gold = NULL; /* old sums of the group (its first old entry) */
+        for (uint32_t e = i; e < j; e++) {
+            uint8_t *en = ENT(s, p, e);
+            if (lag_of(s, cx, p, e, &s->lags[e - i]))
+                return -1;
+            if (*E_FLAGS(s, en) & F_NEW) {
+                clean = false;
+                continue;
+            }
+            if (!gold)
+                gold = E_SUM(s, en);
+            if (*E_FLAGS(s, en) || !same_val(E_LAG(s, en), &s->lags[e - i]))
+                clean = false;
+        }
+        if (clean) {
+            for (int c = 0; c < 2 * k; c++)
+                gnew[c] = cum[c] + (gold[c] - oldcum[c]);
+        } else {
+            for (int c = 0; c < 2 * k; c++)
+                gnew[c] = cum[c];
+            for (uint32_t e = i; e < j; e++) {
+                const ak_val_t *y;
+                if (chain(s, cx, E_X(s, ENT(s, p, e)), &s->lags[e - i], &y) || contrib(s, cx, y, s->v, s->vc))
+                    return -1;
+                for (int c = 0; c < k; c++) {
+                    if (__builtin_add_overflow(gnew[2 * c], s->v[c], &gnew[2 * c]))
+                        return ak_errf(cx->err, AK_E_RANGE, "sum() exceeds the BIGINT range");
+                    gnew[2 * c + 1] += s->vc[c];
+                }
+            }
+        }
+        int64_t gold_copy[16];
+        if (gold)
+            memcpy(gold_copy, gold, sizeof(int64_t) * 2 * (size_t)k);
+        bool changed = false;
+        for (uint32_t e = i; e < j; e++) {
+            uint8_t *en = ENT(s, p, e);
+            uint64_t *fl = E_FLAGS(s, en);
+            bool fresh = *fl & F_NEW;
+            bool lag_same = !fresh && same_val(E_LAG(s, en), &s->lags[e - i]);
+            bool sum_same = !fresh && memcmp(E_SUM(s, en), gnew, sizeof(int64_t) * 2 * (size_t)k) == 0;
+            if (*fl) {
+                *fl = 0;
+                p->nflag--;
+            }
+            if (lag_same && sum_same)
+                continue;
+            changed = true;
+            const ak_val_t *y;
+            if (!fresh && !lag_same && retract(s, cx, en))
+                return -1;
+            if (chain(s, cx, E_X(s, en), &s->lags[e - i], &y))
+                return -1;
+            if (!fresh && lag_same && emit(s, cx, y, E_SUM(s, en), -1))
+                return -1;
+            *E_LAG(s, en) = s->lags[e - i];
+            memcpy(E_SUM(s, en), gnew, sizeof(int64_t) * 2 * (size_t)k);
+            if (emit(s, cx, y, gnew, 1))
+                return -1;
+        }
+        if (gold)
+            memcpy(oldcum, gold_copy, sizeof(int64_t) * 2 * (size_t)k);
+        memcpy(cum, gnew, sizeof(int64_t) * 2 * (size_t)k);
+        i = j;
+        if (!changed && p->nflag == 0)
+            break;
+    }
+    return 0;
+}
+
+static void drop_part(sess_t *s, uint32_t g)
+{
+    ak_hidx_remove(&s->idx, ak_row_hash(s->pkeys + (size_t)g * (size_t)s->npart, s->npart), g);
+    ak_free(s->parts[g].e);
+    memset(&s->parts[g], 0, sizeof s->parts[g]);
+    s->live--;
+    if (!AK_GROW(s->free, s->cap_free, s->nfree + 1))
+        s->free[s->nfree++] = g;
+}
+
+static int session_step(ak_op_t *op, ak_opcx_t *cx)
+{
+    sess_t *s = (sess_t *)op;
+    const ak_delta_t *in = &op->in[0]->out;
+    s->stepno++;
+    s->ntouched = 0;
+    for (size_t r = 0; r < in->n; r++) {
+        const ak_val_t *row = ak_delta_row(in, r);
+        int64_t w = in->w[r];
+        ak_pack(&s->pack, row, s->x);
+        for (int i = 0; i < s->npart; i++)
+            s->key[i] = s->x[s->part_col[i]];
+        uint64_t h = ak_row_hash(s->key, s->npart);
+        uint32_t g = find_part(s, s->key, h, w > 0);
+        if (g == AK_KBAG_OOM)
+            return ak_err_nomem(cx->err);
+        if (g == UINT32_MAX)
+            return ak_errf(cx->err, AK_E_INTERNAL, "session window: a retracted row was never inserted");
+        part_t *p = &s->parts[g];
+        if (p->step != s->stepno) {
+            p->step = s->stepno;
+            p->lo = UINT32_MAX;
+            if (AK_GROW(s->touched, s->cap_touched, s->ntouched + 1))
+                return ak_err_nomem(cx->err);
+            s->touched[s->ntouched++] = g;
+        }
+        for (int64_t c = 0; c < (w > 0 ? w : -w); c++) {
+            bool found;
+            uint32_t at = seek(s, p, s->x, &found);
+            if (w > 0) {
+                if (insert_at(s, p, at, s->x))
+                    return ak_err_nomem(cx->err);
+            } else {
+                if (!found)
+                    return ak_errf(cx->err, AK_E_INTERNAL, "session window: a retracted row was never inserted");
+                if (retract(s, cx, ENT(s, p, at)))
+                    return -1;
+                remove_at(s, p, at);
+            }
+            if (at < p->lo)
+                p->lo = at;
+        }
+    }
+    for (size_t t = 0; t < s->ntouched; t++) {
+        uint32_t g = s->touched[t];
+        if (settle(s, cx, &s->parts[g]))
+            return -1;
+        if (s->parts[g].n == 0)
+            drop_part(s, g);
+    }
+    return 0;
+}
+
+static void session_destroy(ak_op_t *op)
+{
+    sess_t *s = (sess_t *)op;
+    for (uint32_t g = 0; g < s->nparts; g++)
+        ak_free(s->parts[g].e);
+    ak_free(s->parts);
+    ak_free(s->pkeys);
+    ak_free(s->free);
+    ak_free(s->touched);
+    ak_hidx_free(&s->idx);
+    ak_pack_fini(&s->pack);
+    ak_free(s->part_col);
+    ak_free(s->ord_col);
+    ak_free(s->desc);
+    ak_free(s->nulls_first);
+    ak_free(s->sum_arg);
+    ak_free(s->is_count);
+    ak_free(s->key);
+    ak_free(s->x);
+    ak_free(s->w1row);
+    ak_free(s->buf[0]);
+    ak_free(s->buf[1]);
+    ak_free(s->tmpx);
+    ak_free(s->lags);
+    ak_free(s->v);
+    ak_free(s->vc);
+}
+
+static size_t session_bytes(const ak_op_t *op)
+{
+    const sess_t *s = (const sess_t *)op;
+    size_t b = ak_hidx_bytes(&s->idx) + (size_t)s->cap_parts * (sizeof(part_t) + sizeof(ak_val_t) * (size_t)s->npart) +
+               (size_t)s->cap_free * 4;
+    for (uint32_t g = 0; g < s->nparts; g++)
+        b += (size_t)s->parts[g].cap * s->esize;
+    return b;
+}
+
+static void session_describe(const ak_op_t *op, ak_buf_t *out)
+{
+    const sess_t *s = (const sess_t *)op;
+    ak_buf_printf(out, "session window: LAG, the new-session test and a running %s over (PARTITION BY %d key%s "
+                       "ORDER BY %d key%s%s), per partition sorted rows; %zu partitions, %llu rows, %zu bytes per row",
+                  s->k == 1 ? "sum" : "sums", s->npart, s->npart == 1 ? "" : "s", s->nord, s->nord == 1 ? "" : "s",
+                  s->rows_frame ? ", ROWS frame" : "", s->live, (unsigned long long)s->entries, s->esize);
+}
+
+static const ak_op_vt_t session_vt = {"session", session_step, session_destroy, session_bytes, session_describe};
+
+static int col_pos(const sess_t *s, const ak_expr_t *e)
+{
+    if (!e || e->kind != EX_COL)
+        return -1;
+    for (int i = 0; i < s->pack.n; i++)
+        if (s->pack.cols[i] == e->col)
+            return i;
+    return -1;
+}
+
+ak_op_t *ak_op_session_new(ak_op_t *in, const ak_plan_t *w1, const ak_plan_t *const *chain_nodes,
+                           const bool *const *chain_needs, int nchain, const ak_plan_t *w2, const bool *need,
+                           const bool *inneed, ak_err_t *err)
+{
+    sess_t *s = ak_calloc(1, sizeof *s);
+    if (!s) {
+        ak_err_nomem(err);
+        return NULL;
+    }
+    ak_op_init(&s->op, &session_vt, w2, need, err);
+    s->op.in[0] = in;
+    s->op.nin = 1;
+    s->chain = chain_nodes;
+    s->chain_need = chain_needs;
+    s->nchain = nchain;
+    s->n0 = in->ncols;
+    s->n2 = w2->ncols - w2->nwins;
+    s->k = w2->nwins;
+    s->npart = w1->npart;
+    s->nord = w1->nord;
+    const ak_frame_t *fr = &w2->wins[0].frame;
+    s->rows_frame = fr->unit == FRAME_ROWS;
+    int width = s->n0 + 1;
+    for (int i = 0; i < nchain; i++)
+        if (chain_nodes[i]->ncols > width)
+            width = chain_nodes[i]->ncols;
+    if (s->k > 8 || ak_pack_init(&s->pack, inneed, in->ncols))
+        goto nomem;
+    s->part_col = ak_malloc(sizeof(int) * (size_t)(s->npart + 1));
+    s->ord_col = ak_malloc(sizeof(int) * (size_t)(s->nord + 1));
+    s->desc = ak_malloc(sizeof(bool) * (size_t)(s->nord + 1));
+    s->nulls_first = ak_malloc(sizeof(bool) * (size_t)(s->nord + 1));
+    s->sum_arg = ak_calloc((size_t)s->k + 1, sizeof *s->sum_arg);
+    s->is_count = ak_calloc((size_t)s->k + 1, sizeof *s->is_count);
+    s->key = ak_malloc(sizeof(ak_val_t) * (size_t)(s->npart + 1));
+    s->x = ak_malloc(sizeof(ak_val_t) * (size_t)(s->pack.n + 1));
+    s->w1row = ak_malloc(sizeof(ak_val_t) * (size_t)width);
+    s->buf[0] = ak_malloc(sizeof(ak_val_t) * (size_t)width);
+    s->buf[1] = ak_malloc(sizeof(ak_val_t) * (size_t)width);
+    s->tmpx = ak_malloc(sizeof(ak_val_t) * (size_t)(s->n0 + 1));
+    s->v = ak_malloc(sizeof(int64_t) * (size_t)(s->k + 1));
+    s->vc = ak_malloc(sizeof(int64_t) * (size_t)(s->k + 1));
+    if (!s->part_col || !s->ord_col || !s->desc || !s->nulls_first || !s->sum_arg || !s->is_count || !s->key ||
+        !s->x || !s->w1row || !s->buf[0] || !s->buf[1] || !s->tmpx || !s->v || !s->vc)
+        goto nomem;
+    for (int i = 0; i < s->npart; i++)
+        if ((s->part_col[i] = col_pos(s, w1->part[i])) < 0)
+            goto bad;
+    for (int i = 0; i < s->nord; i++) {
+        if ((s->ord_col[i] = col_pos(s, w1->ord[i].expr)) < 0)
+            goto bad;
+        s->desc[i] = w1->ord[i].desc;
+        s->nulls_first[i] = w1->ord[i].nulls_first;
+    }
+    s->lag_arg = w1->wins[0].agg.args[0];
+    s->lag_pos = col_pos(s, s->lag_arg);
+    for (int c = 0; c < s->k; c++) {
+        const ak_aggcall_t *a = &w2->wins[c].agg;
+        s->is_count[c] = a->fn == AGG_COUNT || a->fn == AGG_COUNT_STAR;
+        s->sum_arg[c] = a->fn == AGG_COUNT_STAR ? NULL : a->args[0];
+    }
+    /* entry: packed row, LAG value, (sum, count) per call, flags */
+    s->esize = sizeof(ak_val_t) * (size_t)(s->pack.n + 1) + sizeof(int64_t) * (size_t)(2 * s->k + 1);
+    return &s->op;
+bad:
+    ak_errf(err, AK_E_INTERNAL, "session window: a key column is not kept");
+    ak_op_free(&s->op);
+    return NULL;
+nomem:
+    ak_err_nomem(err);
+    ak_op_free(&s->op);
+    return NULL;
+}
