@@ -1,6 +1,6 @@
 /* ak_product.c - loading a product's runtime, validating and recording a
  * deployment, explaining its plan, resetting what it consumed. */
-#include "ak_engine_int.h"
+#include "ak_dataflow.h"
 
 #include "ak_alloc.h"
 #include "ak_cfg.h"
@@ -146,6 +146,25 @@ static int load_inputs(ak_product_rt_t *rt, bool need_connections, ak_err_t *err
     return 0;
 }
 
+typedef struct check_shape {
+    ak_product_rt_t *rt;
+    const ak_rel_t *shape;
+} check_shape_t;
+
+static int check_resolve(void *ctx, ak_sql_name_kind_t kind, const char *schema, const char *name, ak_sql_table_t *out,
+                         ak_err_t *err)
+{
+    check_shape_t *cs = ctx;
+    if (kind == AK_SQL_THIS) {
+        out->ncols = cs->shape->ncols;
+        out->names = (const char *const *)cs->shape->names;
+        out->types = cs->shape->types;
+        out->rel = cs->shape;
+        return 0;
+    }
+    return ak__product_resolve(cs->rt, kind, schema, name, out, err);
+}
+
 int ak__product_bind_shape(ak_product_rt_t *rt, ak_err_t *err)
 {
     rt->shape_only = true;
@@ -166,7 +185,41 @@ int ak__product_bind_shape(ak_product_rt_t *rt, ak_err_t *err)
                 for (int c = 0; c < si[k].ncols && c < rt->in[i].def->schema.n; c++)
                     rt->in[i].keep[c] |= si[k].used[c];
     }
+    /* the quality checks' {{ ref() }} reads count too; {{ this }} is the output */
+    int nout = rt->m->output.n_schema ? (int)rt->m->output.n_schema : ak_sql_stmt_ncols(st);
+    const char *names[AK_MAX_COLUMNS * 4];
+    ak_type_t types[AK_MAX_COLUMNS * 4];
+    for (int i = 0; i < nout && i < AK_MAX_COLUMNS * 4; i++) {
+        names[i] = rt->m->output.n_schema ? rt->m->output.schema[i].name : ak_sql_stmt_name(st, i);
+        types[i] = rt->m->output.n_schema ? rt->m->output.schema[i].type : ak_sql_stmt_type(st, i);
+    }
+    ak_rel_t *shape = ak_rel_new(nout, names, types);
     ak_sql_stmt_free(st);
+    if (!shape)
+        return ak_err_nomem(err);
+    check_shape_t cs = {rt, shape};
+    for (size_t q = 0; q < rt->m->quality.n_checks; q++) {
+        const ak_check_t *c = &rt->m->quality.checks[q];
+        ak_sql_env_t ce = {check_resolve, &cs, rt->now_us, c->sql_loc.file, c->sql_loc.line};
+        ak_sql_stmt_t *cst;
+        ak_err_t e2;
+        rt->shape_only = true;
+        int crc = ak_sql_prepare(c->sql, strlen(c->sql), &ce, &cst, &e2);
+        rt->shape_only = false;
+        if (crc)
+            continue; /* reported when the check runs (or at deploy) */
+        ak_sql_stmt_scans(cst, &si, &n);
+        for (int k = 0; k < n; k++) {
+            if (si[k].kind != AK_SQL_REF)
+                continue;
+            for (size_t i = 0; i < rt->nin; i++)
+                if (strcmp(rt->in[i].def->name, si[k].name) == 0)
+                    for (int col = 0; col < si[k].ncols && col < rt->in[i].def->schema.n; col++)
+                        rt->in[i].keep[col] |= si[k].used[col];
+        }
+        ak_sql_stmt_free(cst);
+    }
+    ak_rel_free(shape);
     return 0;
 }
 
@@ -514,13 +567,27 @@ int ak_engine_explain(ak_catalog_t *cat, const char *product, ak_buf_t *out, ak_
             }
         ak_buf_printf(out, "%s\n", kept ? "" : " (none: the transform does not read this input)");
     }
-    ak_buf_puts(out, "\ntransform plan (every micro-batch recomputes the SQL over all consumed input with the\n"
-                     "embedded engine; operators listed bottom-up per node):\n");
+    /* the operators a run would use, over empty tables of the same shape */
+    ak_dataflow_t df;
+    memset(&df, 0, sizeof df);
+    int drc = 0;
+    for (size_t i = 0; i < rt.nin && drc == 0; i++) {
+        const ak_input_t *d = rt.in[i].def;
+        int cursor = d->cursor_field ? ak_schema_find(&d->schema, d->cursor_field, strlen(d->cursor_field)) : -1;
+        drc = ak_table_new(&d->schema, rt.in[i].keep, cursor, d->strategy == AK_STRATEGY_INCREMENTAL, &rt.in[i].table,
+                           err);
+    }
+    if (drc || ak__dataflow_new(&rt, &df, err)) {
+        ak__dataflow_free(&df);
+        ak_sql_stmt_free(st);
+        ak__product_free(&rt);
+        return -1;
+    }
+    ak_buf_putc(out, '\n');
+    ak__dataflow_explain(&df, out);
+    ak__dataflow_free(&df);
+    ak_buf_puts(out, "\nthe transform as a batch query (what every micro-batch's result equals):\n");
     ak_sql_explain(st, out);
-    ak_buf_printf(out, "\nquality gates: %zu check%s", rt.m->quality.n_checks, rt.m->quality.n_checks == 1 ? "" : "s");
-    for (size_t i = 0; i < rt.m->quality.n_checks; i++)
-        ak_buf_printf(out, "%s%s (%s, threshold %g)", i ? ", " : ": ", rt.m->quality.checks[i].name,
-                      ak_severity_name(rt.m->quality.checks[i].severity), rt.m->quality.checks[i].threshold);
     ak_buf_printf(out, "\npublish: embedded SQLite store, table %s.%s\n", rt.m->product.namespace, rt.m->product.name);
     ak_sql_stmt_free(st);
     ak__product_free(&rt);

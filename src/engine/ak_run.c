@@ -1,13 +1,20 @@
-/* ak_run.c - the run loop: ingest, commit, evaluate, gate, publish.
+/* ak_run.c - the run loop: ingest, commit, step, gate, publish.
  *
  * Ordering is what makes a crash harmless: records are appended to the
  * input logs and fsynced, then positions (with the logs' lengths) and dead
  * letters commit in one catalog transaction, and only then do sources get
- * their acknowledgement and does the transform run.  A crash before the
+ * their acknowledgement and does the dataflow step.  A crash before the
  * commit re-reads the same records; after it, the next run replays the logs
- * and recomputes, so the published table never misses or doubles a record.
+ * through the dataflow and publishes the result whole, so the published
+ * table never misses or doubles a record.
+ *
+ * Within a run every micro-batch is incremental: the tables' changes flow
+ * through the transform's operators, the changes of the result are staged
+ * in the serving sink and fed to the quality checks, and when no critical
+ * check fails everything staged is published in one transaction.  A
+ * blocked micro-batch's changes stay staged until a later one passes.
  */
-#include "ak_engine_int.h"
+#include "ak_dataflow.h"
 
 #include "ak_alloc.h"
 #include "ak_log.h"
@@ -39,6 +46,7 @@ typedef struct dead {
 typedef struct run {
     ak_product_rt_t rt;
     ak_store_t *store;
+    ak_dataflow_t df;
     ak_run_rec_t rec;
     const ak_engine_opts_t *o;
     dead_t *dead;
@@ -50,8 +58,25 @@ typedef struct run {
     int64_t deadline;        /* monotonic µs after which a --once run stops reading (0: none) */
     bool timed_out;
     bool any_blocked;
+    bool candidate_written;  /* a held candidate is in <name>__candidate */
+    int64_t candidate_us;    /* when it was last written */
+    int64_t unstepped;       /* records applied to tables since the last step */
+    int64_t now_us;
+    int64_t last_step_now;
+    /* the quality results last recorded, to record only changes */
+    ak_check_result_t *last;
+    bool have_last;
+    int64_t last_quality_us;
     char tag[200];
 } run_t;
+
+/* Large reads (a replay, a backlog) step the dataflow every so many records,
+ * so operators work on batches that fit in cache and memory stays flat;
+ * those steps only stage changes, the micro-batch publishes once. */
+#define STEP_RECORDS 65536
+#define CANDIDATE_EVERY_US (10 * AK_US_PER_SEC) /* a held candidate is rewritten at most this often */
+#define QUALITY_EVERY_US (60 * AK_US_PER_SEC)   /* unchanged quality results are recorded this often */
+#define CLOCK_EVERY_US AK_US_PER_SEC            /* clock-dependent results are refreshed this often */
 
 static int on_dead(void *ctx, const char *position, const char *reason, const char *raw, size_t n, ak_err_t *err)
 {
@@ -89,10 +114,8 @@ static void free_dead(run_t *r)
     r->ndead = 0;
 }
 
-static int replay_cb(void *ctx, const ak_batch_t *b, ak_err_t *err) { return ak_table_apply(ctx, b, err); }
-
-/* Opens logs, rebuilds tables from them and opens sources at the committed positions. */
-static int open_inputs(run_t *r, ak_err_t *err)
+/* Opens logs and creates the (empty) tables; positions are read. */
+static int open_logs(run_t *r, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
     char dir[4096];
@@ -130,25 +153,78 @@ static int open_inputs(run_t *r, ak_err_t *err)
         if (rc)
             return -1;
         int cursor = d->cursor_field ? ak_schema_find(&d->schema, d->cursor_field, strlen(d->cursor_field)) : -1;
-        if (ak_table_new(&d->schema, in->keep, cursor, d->strategy == AK_STRATEGY_INCREMENTAL, &in->table, err) ||
-            ak_inlog_replay(in->log, 65536, replay_cb, in->table, err))
+        if (ak_table_new(&d->schema, in->keep, cursor, d->strategy == AK_STRATEGY_INCREMENTAL, &in->table, err))
             return ak_err_prefix(err, "input `%s`", d->name);
-        if (ak_table_rows(in->table))
+    }
+    return 0;
+}
+
+typedef struct replay_ctx {
+    run_t *r;
+    ak_input_rt_t *in;
+} replay_ctx_t;
+
+/* Applies a chunk of the log and steps the dataflow, so changes do not pile
+ * up in the operators' inputs. */
+static int replay_cb(void *ctx, const ak_batch_t *b, ak_err_t *err)
+{
+    replay_ctx_t *c = ctx;
+    if (ak_table_apply(c->in->table, b, err))
+        return -1;
+    c->r->unstepped += (int64_t)b->n;
+    if (c->r->unstepped < STEP_RECORDS)
+        return 0;
+    c->r->unstepped = 0;
+    return ak__dataflow_step(&c->r->df, c->r->now_us, err);
+}
+
+/* Rebuilds the tables from the committed logs, through the dataflow. */
+static int replay(run_t *r, ak_err_t *err)
+{
+    ak_product_rt_t *rt = &r->rt;
+    if (ak_engine_now(&r->now_us, err))
+        return -1;
+    for (size_t i = 0; i < rt->nin; i++) {
+        ak_input_rt_t *in = &rt->in[i];
+        replay_ctx_t c = {r, in};
+        if (ak_inlog_replay(in->log, 16384, replay_cb, &c, err))
+            return ak_err_prefix(err, "input `%s`", in->def->name);
+        if (ak_table_rows(in->table)) {
+            char tag[300];
+            snprintf(tag, sizeof tag, "%s/%s", rt->prod.name, in->def->name);
             ak_log_debug(tag, "restored %zu rows from the input log", ak_table_rows(in->table));
-        if (in->ops->open(&in->conn, d, in->position, &in->src, err))
+        }
+    }
+    return 0;
+}
+
+static int open_sources(run_t *r, ak_err_t *err)
+{
+    ak_product_rt_t *rt = &r->rt;
+    for (size_t i = 0; i < rt->nin; i++) {
+        ak_input_rt_t *in = &rt->in[i];
+        if (in->ops->open(&in->conn, in->def, in->position, &in->src, err))
             return -1;
     }
     return 0;
 }
 
-/* Polls every input until idle (or the batch budget is used); returns the
- * number of new records. */
+/* Polls every input until idle or the micro-batch budget is used; returns
+ * the number of new records. */
 static int64_t ingest(run_t *r, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
     int64_t total = 0;
     size_t per_call = r->o->batch_records ? r->o->batch_records : 4096;
-    for (size_t i = 0; i < rt->nin; i++) {
+    int64_t started = ak_mono_us();
+    /* tables (`strategy: incremental`) before streams: a join then meets
+     * each profile before the events that look it up, instead of
+     * re-emitting every joined event when the profile arrives later */
+    for (size_t k = 0; k < 2 * rt->nin; k++) {
+        size_t i = k % rt->nin;
+        bool table = rt->in[i].def->strategy == AK_STRATEGY_INCREMENTAL;
+        if ((k < rt->nin) != table)
+            continue;
         ak_input_rt_t *in = &rt->in[i];
         ak_batch_t b;
         ak_batch_init(&b, &in->def->schema);
@@ -167,12 +243,23 @@ static int64_t ingest(run_t *r, ak_err_t *err)
                 return -1;
             }
             got += (int64_t)b.n;
+            r->unstepped += (int64_t)b.n;
+            if (r->unstepped >= STEP_RECORDS) {
+                r->unstepped = 0;
+                if (ak_engine_now(&r->now_us, err) || ak__dataflow_step(&r->df, r->now_us, err)) {
+                    ak_batch_free(&b);
+                    return -1;
+                }
+            }
             if (pr == AK_POLL_IDLE || stop_flag)
                 break;
             if (r->deadline && ak_mono_us() > r->deadline) {
                 r->timed_out = true;
                 break;
             }
+            /* a continuous run keeps micro-batches small, so results stay fresh */
+            if (!r->o->once && ak_mono_us() - started > 200000)
+                break;
             if (r->o->progress && got % (1 << 20) < (int64_t)per_call)
                 ak_log_info(r->tag, "%s: %" PRId64 " records read", in->def->name, got);
         }
@@ -213,6 +300,8 @@ static int commit(run_t *r, ak_err_t *err)
         return -1;
     for (size_t i = 0; i < rt->nin; i++) {
         ak_input_rt_t *in = &rt->in[i];
+        if (!in->pending && !in->dirty)
+            continue;
         ak_position_rec_t p = {in->pending ? in->pending : in->position, (int64_t)lens[i], in->fp_text};
         if (ak_cat_position_set(rt->cat, rt->prod.name, in->def->name, &p, err))
             goto fail;
@@ -223,7 +312,7 @@ static int commit(run_t *r, ak_err_t *err)
             goto fail;
     }
     r->rec.deadletters += (int64_t)r->ndead;
-    if (ak_cat_run_update(rt->cat, &r->rec, err) || ak_catalog_commit(rt->cat, err))
+    if (ak_catalog_commit(rt->cat, err))
         goto fail;
     free_dead(r);
     for (size_t i = 0; i < rt->nin; i++) {
@@ -243,10 +332,22 @@ fail:
     return -1;
 }
 
-static int record_quality(run_t *r, const ak_check_result_t *res, size_t n, ak_err_t *err)
+static bool same_result(const ak_check_result_t *a, const ak_check_result_t *b)
+{
+    return a->passed == b->passed && a->has_value == b->has_value && (!a->has_value || a->value == b->value) &&
+           (a->error == NULL) == (b->error == NULL);
+}
+
+/* Records the checks' results when they changed, or now and then. */
+static int record_quality(run_t *r, const ak_check_result_t *res, size_t n, bool force, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
     int64_t now = ak_wall_us();
+    bool changed = !r->have_last;
+    for (size_t i = 0; i < n && !changed; i++)
+        changed = !same_result(&res[i], &r->last[i]);
+    if (!changed && !force && now - r->last_quality_us < QUALITY_EVERY_US)
+        return 0;
     if (ak_catalog_begin(rt->cat, err))
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -258,120 +359,114 @@ static int record_quality(run_t *r, const ak_check_result_t *res, size_t n, ak_e
             return -1;
         }
     }
-    return ak_catalog_commit(rt->cat, err);
+    if (ak_catalog_commit(rt->cat, err))
+        return -1;
+    ak_quality_results_free(r->last, n);
+    for (size_t i = 0; i < n; i++) {
+        r->last[i] = res[i];
+        r->last[i].error = res[i].error ? ak_strdup(res[i].error) : NULL;
+    }
+    r->have_last = true;
+    r->last_quality_us = now;
+    return 0;
 }
 
-static int publish(run_t *r, ak_rel_t *cand, ak_err_t *err)
+static void blocked_message(run_t *r, const ak_check_result_t *res, size_t nc)
 {
-    ak_product_rt_t *rt = &r->rt;
-    const ak_manifest_t *m = rt->m;
-    ak_store_index_t idx[16];
-    int nidx = 0;
-    for (size_t i = 0; i < m->serving.n_modes; i++)
-        for (size_t k = 0; k < m->serving.modes[i].n_indexes && nidx < 16; k++) {
-            const ak_index_t *ix = &m->serving.modes[i].indexes[k];
-            idx[nidx++] = (ak_store_index_t){(const char *const *)ix->columns, (int)ix->n_columns,
-                                             ix->type == AK_INDEX_UNIQUE};
-        }
-    /* lookups go by the output key, or by the first column (the entity) */
-    const char *first = cand->ncols ? cand->names[0] : NULL;
-    bool lookup = false;
-    for (size_t i = 0; i < m->serving.n_modes; i++)
-        lookup |= m->serving.modes[i].intent == AK_INTENT_LOOKUP;
-    if (lookup && nidx < 16) {
-        if (m->output.n_primary_key)
-            idx[nidx++] = (ak_store_index_t){(const char *const *)m->output.primary_key, (int)m->output.n_primary_key, false};
-        else if (first)
-            idx[nidx++] = (ak_store_index_t){(const char *const *)&cand->names[0], 1, false};
+    ak_buf_t msg = AK_BUF_INIT;
+    ak_buf_puts(&msg, "publishing blocked by critical quality check");
+    int nf = 0;
+    for (size_t i = 0; i < nc; i++) {
+        if (res[i].passed || res[i].check->severity != AK_SEVERITY_CRITICAL)
+            continue;
+        ak_buf_printf(&msg, "%s `%s`", nf++ ? "," : (nc > 1 ? "s" : ""), res[i].check->name);
+        if (res[i].error)
+            ak_buf_printf(&msg, " (could not run: %s)", res[i].error);
+        else
+            ak_buf_printf(&msg, " (value %g > threshold %g)", res[i].value, res[i].check->threshold);
     }
-    char cname[300];
-    snprintf(cname, sizeof cname, "%s__candidate", rt->prod.name);
-    if (ak_store_replace(r->store, rt->prod.name, cand, idx, nidx, rt->version, r->rec.id, err))
-        return -1;
-    return ak_store_drop(r->store, cname, err);
+    ak_buf_printf(&msg,
+                  "; the previous version stays published and the changes are held until a micro-batch passes; the "
+                  "candidate (%" PRId64 " rows) can be read with `akili query --candidate`",
+                  ak_store_sink_rows(r->df.sink));
+    ak_free(r->rec.message);
+    r->rec.message = msg.oom ? NULL : ak_buf_steal(&msg);
+    ak_buf_free(&msg);
 }
 
-static int evaluate(run_t *r, ak_err_t *err)
+/* One micro-batch after the commit: step, gate, publish or hold. */
+static int evaluate(run_t *r, bool last, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
-    if (ak_engine_now(&rt->now_us, err))
+    if (ak_engine_now(&r->now_us, err))
         return -1;
-    /* the statement reads the clock at execution */
-    ak_sql_stmt_set_now(rt->transform, rt->now_us);
-    /* the plan holds each table's relation; squeeze deleted rows out of it */
-    for (size_t i = 0; i < rt->nin; i++) {
-        const ak_rel_t *rel;
-        if (ak_table_rel(rt->in[i].table, &rel, err))
-            return -1;
-    }
-    ak_rel_t *cand = NULL;
     int64_t t0 = ak_mono_us();
-    if (ak_sql_execute(rt->transform, &cand, err))
-        return ak_err_prefix(err, "evaluating the transform");
-    if (ak__conform(rt->m, &cand, err)) {
-        ak_rel_free(cand);
+    if (ak__dataflow_step(&r->df, r->now_us, err))
         return -1;
-    }
+    r->last_step_now = r->now_us;
     int64_t t1 = ak_mono_us();
     size_t nc = rt->m->quality.n_checks;
     ak_check_result_t *res = ak_calloc(nc ? nc : 1, sizeof *res);
     bool blocked = false;
-    ak_sql_env_t env = ak__product_env(rt);
     int rc = -1;
-    if (!res) {
-        ak_err_nomem(err);
+    if (!res)
+        return ak_err_nomem(err);
+    if (ak_gate_run(r->df.gate, r->now_us, res, &blocked, err) || record_quality(r, res, nc, last, err))
         goto done;
-    }
-    if (ak_quality_run(rt->m, cand, &env, res, &blocked, err) || record_quality(r, res, nc, err))
-        goto done;
-    r->rec.rows_out = (int64_t)cand->nrows;
+    r->rec.rows_out = ak_store_sink_rows(r->df.sink);
     r->rec.batches++;
+    int64_t t2 = ak_mono_us();
+    ak_store_sink_report_t rep = {0};
+    char cname[300];
+    snprintf(cname, sizeof cname, "%s__candidate", rt->prod.name);
     if (blocked) {
-        char cname[300];
-        snprintf(cname, sizeof cname, "%s__candidate", rt->prod.name);
-        if (ak_store_replace(r->store, cname, cand, NULL, 0, rt->version, r->rec.id, err))
-            goto done;
-        ak_buf_t msg = AK_BUF_INIT;
-        ak_buf_puts(&msg, "publishing blocked by critical quality check");
-        int nf = 0;
-        for (size_t i = 0; i < nc; i++) {
-            if (res[i].passed || res[i].check->severity != AK_SEVERITY_CRITICAL)
-                continue;
-            ak_buf_printf(&msg, "%s `%s`", nf++ ? "," : (nc > 1 ? "s" : ""), res[i].check->name);
-            if (res[i].error)
-                ak_buf_printf(&msg, " (could not run: %s)", res[i].error);
-            else
-                ak_buf_printf(&msg, " (value %g > threshold %g)", res[i].value, res[i].check->threshold);
+        bool was = r->rec.status == AK_RUN_BLOCKED;
+        int64_t now = ak_mono_us();
+        if (last || !r->candidate_written || now - r->candidate_us >= CANDIDATE_EVERY_US) {
+            if (ak_store_sink_preview(r->df.sink, cname, rt->version, r->rec.id, NULL, err))
+                goto done;
+            r->candidate_written = true;
+            r->candidate_us = now;
         }
-        ak_buf_printf(&msg, "; the previous version stays published, the candidate (%zu rows) can be read with "
-                            "`akili query --candidate`", cand->nrows);
-        ak_free(r->rec.message);
-        r->rec.message = msg.oom ? NULL : ak_buf_steal(&msg);
-        ak_buf_free(&msg);
+        blocked_message(r, res, nc);
         r->any_blocked = true;
         r->rec.status = AK_RUN_BLOCKED;
-        ak_log_warn(r->tag, "%s", r->rec.message ? r->rec.message : "publishing blocked");
+        if (!was || last)
+            ak_log_warn(r->tag, "%s", r->rec.message ? r->rec.message : "publishing blocked");
     } else {
-        if (publish(r, cand, err))
-            goto done;
-        r->rec.published++;
-        r->rec.last_publish_us = ak_wall_us();
+        if (ak_store_sink_pending(r->df.sink)) {
+            if (ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, &rep, err))
+                goto done;
+            r->rec.published++;
+            r->rec.last_publish_us = ak_wall_us();
+        }
+        if (r->candidate_written || r->rec.batches == 1) {
+            if (ak_store_drop(r->store, cname, err))
+                goto done;
+            r->candidate_written = false;
+        }
+        if (r->rec.status == AK_RUN_BLOCKED)
+            ak_log_info(r->tag, "quality gates pass again: held changes published");
         r->rec.status = AK_RUN_RUNNING;
         ak_free(r->rec.message);
         r->rec.message = NULL;
         for (size_t i = 0; i < nc; i++)
-            if (!res[i].passed)
+            if (!res[i].passed && (!r->have_last || r->last[i].passed || last))
                 ak_log_warn(r->tag, "quality warning `%s`: value %g > threshold %g", res[i].check->name, res[i].value,
                             res[i].check->threshold);
     }
+    int64_t t3 = ak_mono_us();
     if (r->o->progress)
-        ak_log_info(r->tag, "batch %" PRId64 ": %zu rows, transform %.3f s, %s", r->rec.batches, cand->nrows,
-                    (double)(t1 - t0) / 1e6, blocked ? "blocked" : "published");
+        ak_log_info(r->tag,
+                    "batch %" PRId64 ": %" PRId64 " changes, %" PRId64 " rows; step %.1f ms, checks %.1f ms, %s %.1f "
+                    "ms (%" PRId64 " inserted, %" PRId64 " updated, %" PRId64 " deleted); state %.1f MB",
+                    r->rec.batches, r->df.changes, r->rec.rows_out, (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3,
+                    blocked ? "held" : "publish", (double)(t3 - t2) / 1e3, rep.inserted, rep.updated, rep.deleted,
+                    (double)ak__dataflow_state_bytes(&r->df) / 1048576.0);
     rc = ak_cat_run_update(rt->cat, &r->rec, err);
 done:
     ak_quality_results_free(res, nc);
     ak_free(res);
-    ak_rel_free(cand);
     return rc;
 }
 
@@ -417,6 +512,11 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         return -1;
     ak_product_rt_t *rt = &r.rt;
     snprintf(r.tag, sizeof r.tag, "%s", rt->prod.name);
+    size_t nc = rt->m->quality.n_checks;
+    if (!(r.last = ak_calloc(nc ? nc : 1, sizeof *r.last))) {
+        ak_err_nomem(err);
+        goto out;
+    }
     if (lock_product(&r, err) || ak_cat_run_reap(cat, product, err))
         goto out;
     if (ak_cat_run_begin(cat, product, rt->version, o->once ? "once" : "continuous", &r.rec.id, err))
@@ -425,17 +525,15 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
     r.rec.product = rt->prod.name;
     r.rec.version = rt->version;
     r.rec.status = AK_RUN_RUNNING;
-    if (open_inputs(&r, err) || ak_store_open(ak_catalog_home(cat), rt->prod.namespace_, &r.store, err))
+    if (open_logs(&r, err) || ak_store_open(ak_catalog_home(cat), rt->prod.namespace_, &r.store, err) ||
+        ak__dataflow_new(rt, &r.df, err) || ak__dataflow_sink(&r.df, r.store, err) || replay(&r, err) ||
+        open_sources(&r, err))
         goto out;
-    {
-        ak_sql_env_t env = ak__product_env(rt);
-        if (ak_sql_prepare(rt->m->transform.sql, strlen(rt->m->transform.sql), &env, &rt->transform, err))
-            goto out;
-    }
     int64_t timeout_us = rt->m->compute.timeout_s > 0 ? rt->m->compute.timeout_s * AK_US_PER_SEC : 0;
     if (o->once && timeout_us)
         r.deadline = r.started_mono + timeout_us;
-    int64_t interval = o->interval_us > 0 ? o->interval_us : AK_US_PER_SEC;
+    /* idle: how long to wait before polling again (new data is processed at once) */
+    int64_t interval = o->interval_us > 0 ? o->interval_us : 20000;
     bool first = true;
     for (;;) {
         int64_t got = ingest(&r, err);
@@ -448,8 +546,13 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         bool changed = false;
         for (size_t i = 0; i < rt->nin; i++)
             changed |= rt->in[i].dirty;
-        if (changed || first) {
-            if (commit(&r, err) || evaluate(&r, err))
+        int64_t now;
+        if (ak_engine_now(&now, err))
+            goto out;
+        bool clock_due = ak__dataflow_clocked(&r.df) && now - r.last_step_now >= CLOCK_EVERY_US;
+        bool last = o->once || stop_flag || (o->max_batches && r.rec.batches + 1 >= o->max_batches);
+        if (changed || first || clock_due) {
+            if (commit(&r, err) || evaluate(&r, last, err))
                 goto out;
             for (size_t i = 0; i < rt->nin; i++)
                 rt->in[i].dirty = false;
@@ -457,7 +560,8 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         }
         if (o->once || stop_flag || (o->max_batches && r.rec.batches >= o->max_batches))
             break;
-        sleep_us(interval);
+        if (got == 0)
+            sleep_us(interval);
     }
     if (r.timed_out || (r.deadline && ak_mono_us() > r.deadline)) {
         /* what was read is committed (and published if the gates passed) */
@@ -468,7 +572,7 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         goto out;
     }
     /* a continuous run ends by being stopped, whatever its last batch did
-     * (a blocked batch's changes stay held for the next run) */
+     * (a blocked batch's changes are held for the next run) */
     if (!o->once && (stop_flag || o->max_batches))
         r.rec.status = stop_flag ? AK_RUN_STOPPED : (r.rec.status == AK_RUN_BLOCKED ? AK_RUN_BLOCKED : AK_RUN_SUCCEEDED);
     else
@@ -497,6 +601,10 @@ out:
     free_dead(&r);
     ak_free(r.dead);
     ak_free(r.rec.message);
+    if (r.last)
+        ak_quality_results_free(r.last, nc);
+    ak_free(r.last);
+    ak__dataflow_free(&r.df);
     ak_store_close(r.store);
     if (r.lockfd >= 0)
         close(r.lockfd);

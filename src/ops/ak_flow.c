@@ -3,6 +3,7 @@
 
 #include "ak_alloc.h"
 #include "ak_graph.h"
+#include "ak_sql_plan.h"
 #include "ak_time.h"
 
 #include <stdio.h>
@@ -402,6 +403,49 @@ int ak_flow_result(const ak_flow_t *f, ak_rel_t **out, ak_err_t *err)
     }
     *out = r;
     return 0;
+}
+
+bool ak_flow_clocked(const ak_flow_t *f) { return f->clock; }
+
+int ak_flow_key(const ak_flow_t *f, int *cols)
+{
+    /* follow the result's columns down to a GROUP BY */
+    int n = ak_sql_stmt_ncols(f->st);
+    int map[1024];
+    if (n > 1024)
+        return 0;
+    for (int i = 0; i < n; i++)
+        map[i] = i; /* map[result column] = column of the current node */
+    const ak_plan_t *p = f->st->root;
+    for (int depth = 0; p && depth < 64; depth++) {
+        if (p->kind == P_AGG && !p->scalar_agg)
+            break;
+        if (p->kind == P_PROJECT) {
+            for (int i = 0; i < n; i++)
+                if (map[i] >= 0)
+                    map[i] = p->exprs[map[i]]->kind == EX_COL ? p->exprs[map[i]]->col : -1;
+            p = p->child;
+        } else if (p->kind == P_TRIM || p->kind == P_FILTER || p->kind == P_SORT) {
+            p = p->child;
+        } else if (p->kind == P_CTE) {
+            p = f->st->ctes[p->cte].plan;
+        } else {
+            return 0;
+        }
+    }
+    if (!p || p->kind != P_AGG || p->scalar_agg)
+        return 0;
+    int nk = 0;
+    for (int g = 0; g < p->ngroups; g++) {
+        int found = -1;
+        for (int i = 0; i < f->ncols && found < 0; i++)
+            if (map[f->map[i]] == g)
+                found = i;
+        if (found < 0)
+            return 0;
+        cols[nk++] = found;
+    }
+    return nk;
 }
 
 bool ak_flow_incremental(const ak_flow_t *f, const char **why)

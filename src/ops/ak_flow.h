@@ -73,6 +73,13 @@ const ak_type_t *ak_flow_types(const ak_flow_t *f);
  * caller's (strings are the flow's: valid while it lives). */
 int ak_flow_result(const ak_flow_t *f, ak_rel_t **out, ak_err_t *err);
 
+/* Whether the result depends on the clock (NOW(), CURRENT_DATE, ...). */
+bool ak_flow_clocked(const ak_flow_t *f);
+/* The result's key, when the statement ends in a GROUP BY whose keys are
+ * all output columns: their positions in *cols (room for ak_flow_ncols).
+ * Returns the number of key columns, 0 when there is none. */
+int ak_flow_key(const ak_flow_t *f, int *cols);
+
 /* Incremental (a graph) or re-evaluated whole, and why. */
 bool ak_flow_incremental(const ak_flow_t *f, const char **why);
 /* Bytes of state (operators, interned strings, kept result). */

@@ -122,14 +122,13 @@ int ak_op_step(ak_op_t *op, ak_opcx_t *cx)
 {
     int64_t t0 = ak_mono_us();
     ak_delta_clear(&op->out);
-    for (int i = 0; i < op->nin; i++) {
-        if (ak_delta_consolidate(&op->in[i]->out))
-            return ak_err_nomem(cx->err);
+    /* deltas are not consolidated between operators: each operator emits
+     * its changes in an order that is valid applied one by one (a row is
+     * retracted only after it was added), and every operator applies them
+     * one by one */
+    for (int i = 0; i < op->nin; i++)
         op->rows_in += op->in[i]->out.n;
-    }
     int rc = op->vt->step(op, cx);
-    if (rc == 0 && ak_delta_consolidate(&op->out))
-        rc = ak_err_nomem(cx->err);
     op->rows_out += op->out.n;
     op->steps++;
     op->busy_us += ak_mono_us() - t0;

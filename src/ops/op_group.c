@@ -18,6 +18,8 @@
  */
 #include "ak_op.h"
 
+#include "ak_mset.h"
+
 #include "ak_alloc.h"
 
 #include <math.h>
@@ -32,12 +34,6 @@ typedef struct slot {
     bool nulls;                  /* S_MSET: keep tuples whose first value is NULL */
     size_t off;                  /* offset in a group's state block */
 } slot_t;
-
-typedef struct mset {
-    ak_val_t *v;                 /* n tuples of width values */
-    int64_t *c;
-    uint32_t n, cap;
-} mset_t;
 
 typedef struct isum {
     int64_t count;
@@ -89,76 +85,6 @@ typedef struct grp {
     bool scalar_done;
 } grp_t;
 
-/* ---- multisets ---- */
-
-static int tuple_cmp(const ak_val_t *a, const ak_val_t *b, int w) { return ak_row_cmp(a, b, w); }
-
-static uint32_t mset_seek(const mset_t *m, const ak_val_t *t, int w, bool *found)
-{
-    uint32_t lo = 0, hi = m->n;
-    /* appends are the common case: check the end first */
-    if (hi && tuple_cmp(m->v + (size_t)(hi - 1) * (size_t)w, t, w) < 0) {
-        *found = false;
-        return hi;
-    }
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = tuple_cmp(m->v + (size_t)mid * (size_t)w, t, w);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
-static int mset_add(mset_t *m, const ak_val_t *t, int w, int64_t cnt)
-{
-    bool found;
-    uint32_t at = mset_seek(m, t, w, &found);
-    if (found) {
-        m->c[at] += cnt;
-        if (m->c[at] == 0) {
-            memmove(m->v + (size_t)at * (size_t)w, m->v + (size_t)(at + 1) * (size_t)w,
-                    sizeof *m->v * (size_t)(m->n - at - 1) * (size_t)w);
-            memmove(m->c + at, m->c + at + 1, sizeof *m->c * (m->n - at - 1));
-            m->n--;
-        }
-        return 0;
-    }
-    if (m->n == m->cap) {
-        uint32_t nc = m->cap ? m->cap * 2 : 2;
-        ak_val_t *nv = ak_realloc(m->v, sizeof *nv * nc * (size_t)w);
-        if (!nv)
-            return -1;
-        m->v = nv;
-        int64_t *ncnt = ak_realloc(m->c, sizeof *ncnt * nc);
-        if (!ncnt)
-            return -1;
-        m->c = ncnt;
-        m->cap = nc;
-    }
-    memmove(m->v + (size_t)(at + 1) * (size_t)w, m->v + (size_t)at * (size_t)w,
-            sizeof *m->v * (size_t)(m->n - at) * (size_t)w);
-    memmove(m->c + at + 1, m->c + at, sizeof *m->c * (m->n - at));
-    memcpy(m->v + (size_t)at * (size_t)w, t, sizeof *t * (size_t)w);
-    m->c[at] = cnt;
-    m->n++;
-    return 0;
-}
-
-static void mset_free(mset_t *m)
-{
-    ak_free(m->v);
-    ak_free(m->c);
-    memset(m, 0, sizeof *m);
-}
-
 /* ---- groups ---- */
 
 static uint8_t *gstate(grp_t *s, uint32_t g) { return s->state + (size_t)g * s->block; }
@@ -169,7 +95,7 @@ static void group_release(grp_t *s, uint32_t g)
     uint8_t *st = gstate(s, g);
     for (int i = 0; i < s->nslots; i++)
         if (s->slots[i].kind == S_MSET)
-            mset_free((mset_t *)(st + s->slots[i].off));
+            ak_mset_free((ak_mset_t *)(st + s->slots[i].off));
 }
 
 static uint32_t find_group(grp_t *s, const ak_val_t *key, uint64_t h)
@@ -230,23 +156,33 @@ static void drop_group(grp_t *s, uint32_t g, uint64_t h)
 
 /* ---- final values ---- */
 
-static int fold(grp_t *s, ak_opcx_t *cx, const ak_aggcall_t *c, const mset_t *m, int w, ak_val_t *out)
-{
+typedef struct fold_ctx {
+    const ak_aggcall_t *c;
     ak_aggstate_t st;
-    ak_agg_init(c, &st);
-    int rc = 0;
-    for (uint32_t i = 0; i < m->n && rc == 0; i++) {
-        int64_t reps = c->distinct ? 1 : m->c[i];
-        for (int64_t r = 0; r < reps && rc == 0; r++)
-            rc = ak_agg_step(c, &st, m->v + (size_t)i * (size_t)w, &cx->x.cx);
-    }
+    ak_eval_t *cx;
+} fold_ctx_t;
+
+static int fold_one(void *ctx, const ak_val_t *t, int64_t n)
+{
+    fold_ctx_t *f = ctx;
+    for (int64_t r = 0; r < (f->c->distinct ? 1 : n); r++)
+        if (ak_agg_step(f->c, &f->st, t, f->cx))
+            return -1;
+    return 0;
+}
+
+/* Folds the group's tuples in order with the batch engine's aggregate. */
+static int fold(ak_opcx_t *cx, const ak_aggcall_t *c, const ak_mset_t *m, int w, ak_val_t *out)
+{
+    fold_ctx_t f = {c, {0}, &cx->x.cx};
+    ak_agg_init(c, &f.st);
+    int rc = ak_mset_each(m, w, NULL, fold_one, &f);
     if (rc == 0)
-        rc = ak_agg_final(c, &st, &cx->x.cx, out);
-    ak_agg_release(&st);
+        rc = ak_agg_final(c, &f.st, &cx->x.cx, out);
+    ak_agg_release(&f.st);
     if (rc == 0 && out->type == AK_TEXT && ak_intern(cx->strs, out))
         rc = ak_err_nomem(cx->err);
-    (void)s;
-    return rc;
+    return rc ? -1 : 0;
 }
 
 /* The output row of group g (keys, then aggregates). */
@@ -283,13 +219,13 @@ static int output(grp_t *s, ak_opcx_t *cx, uint32_t g, ak_val_t *row)
             break;
         case F_MIN:
         case F_MAX: {
-            const mset_t *m = ss;
-            *o = m->n ? m->v[(size_t)(s->map[a].fin == F_MIN ? 0 : m->n - 1) * (size_t)sl->width] : ak_v_null();
+            const ak_val_t *v = s->map[a].fin == F_MIN ? ak_mset_first(ss, sl->width) : ak_mset_last(ss, sl->width);
+            *o = v ? *v : ak_v_null();
             break;
         }
-        case F_DCOUNT: *o = ak_v_int(((const mset_t *)ss)->n); break;
+        case F_DCOUNT: *o = ak_v_int(ak_mset_distinct(ss)); break;
         case F_FOLD:
-            if (fold(s, cx, c, ss, sl->width, o))
+            if (fold(cx, c, ss, sl->width, o))
                 return -1;
             break;
         }
@@ -387,7 +323,7 @@ static int update(grp_t *s, ak_opcx_t *cx, uint32_t g, const ak_val_t *row, int6
         case S_MSET:
             if (x->type == AK_NULL && !sl->nulls)
                 break;
-            if (mset_add(ss, s->args, sl->width, w))
+            if (ak_mset_add(ss, s->args, sl->width, w))
                 return ak_err_nomem(cx->err);
             break;
         }
@@ -470,10 +406,8 @@ static size_t group_bytes(const ak_op_t *op)
     for (uint32_t g = 0; g < s->n; g++) {
         const uint8_t *st = s->state + (size_t)g * s->block;
         for (int i = 0; i < s->nslots; i++)
-            if (s->slots[i].kind == S_MSET) {
-                const mset_t *m = (const mset_t *)(st + s->slots[i].off);
-                b += (size_t)m->cap * (sizeof(ak_val_t) * (size_t)s->slots[i].width + sizeof(int64_t));
-            }
+            if (s->slots[i].kind == S_MSET)
+                b += ak_mset_bytes((const ak_mset_t *)(st + s->slots[i].off), s->slots[i].width);
     }
     return b;
 }
@@ -610,7 +544,7 @@ ak_op_t *ak_op_group_new(ak_op_t *in, const ak_plan_t *p, const bool *need, ak_e
         size_t sz = s->slots[i].kind == S_COUNT ? sizeof(int64_t)
                   : s->slots[i].kind == S_ISUM  ? sizeof(isum_t)
                   : s->slots[i].kind == S_DSUM  ? sizeof(dsum_t)
-                                                : sizeof(mset_t);
+                                                : sizeof(ak_mset_t);
         size_t al = s->slots[i].kind == S_ISUM ? 16 : 8;
         off = (off + al - 1) / al * al;
         s->slots[i].off = off;

@@ -458,7 +458,8 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
             } else {
                 if (!found)
                     return ak_errf(cx->err, AK_E_INTERNAL, "session window: a retracted row was never inserted");
-                if (retract(s, cx, ENT(s, p, at)))
+                /* a row added in this very step was never emitted: nothing to retract */
+                if (!(*E_FLAGS(s, ENT(s, p, at)) & F_NEW) && retract(s, cx, ENT(s, p, at)))
                     return -1;
                 remove_at(s, p, at);
             }

@@ -262,6 +262,8 @@ static bool run_query(const char *sql, int seeds, int batches, bool expect_graph
                 }
             }
             now_min += pick(&r, 3) == 0 ? pick(&r, 40) : 0;
+            if (pick(&r, 25) == 0)
+                now_min -= pick(&r, 60); /* clocks can be set back */
             int64_t now = BASE_US + now_min * 60000000;
             if (!ok || ak_flow_step(f, now, &err)) {
                 fprintf(stderr, "  seed %d batch %d: step failed: %s\n    %s\n", seed, b, err.msg, sql);
@@ -339,7 +341,13 @@ AK_TEST(clock)
 {
     AK_CHECK(run_query("SELECT DATE_TRUNC('hour', ts) AS w, COUNT(*), SUM(v) FROM " T
                        " WHERE ts >= NOW() - INTERVAL '90 minutes' GROUP BY 1",
-                       SEEDS, BATCHES, true, "reads the clock"));
+                       SEEDS, BATCHES, true, "temporal filter"));
+    AK_CHECK(run_query("SELECT k, v FROM " T " WHERE NOW() - INTERVAL '2 hours' < ts AND v > 0 AND s <> 'x'", SEEDS,
+                       BATCHES, true, "temporal filter"));
+    AK_CHECK(run_query("SELECT COUNT(*) FROM " T " WHERE ts < CURRENT_DATE() + INTERVAL '5 hours'", SEEDS, BATCHES,
+                       true, "temporal filter"));
+    AK_CHECK(run_query("SELECT k, ts > NOW() - INTERVAL '1 hour' AS recent FROM " T, SEEDS, BATCHES, true,
+                       "reads the clock"));
 }
 
 AK_TEST(maps)

@@ -92,98 +92,281 @@ static int bind_val(sqlite3_stmt *st, int k, const ak_val_t *v)
     }
 }
 
-int ak_store_replace(ak_store_t *s, const char *name, const ak_rel_t *rel, const ak_store_index_t *idx, int nidx,
-                     const char *version, int64_t run_id, ak_err_t *err)
+/* ---- transactions ---- */
+
+struct ak_store_tx {
+    ak_store_t *s;
+    char *name;              /* the table written (a scratch table when replacing) */
+    char *final;             /* the table's name */
+    bool replace;
+    int ncols;
+    char **names;
+    ak_type_t *types;
+    ak_buf_t cols;           /* "name TYPE,..." for _akili_tables */
+    const ak_store_index_t *idx;
+    int nidx;
+    sqlite3_stmt *ins, *upd, *del, *get;
+};
+
+static void tx_free(ak_store_tx_t *t)
 {
-    ak_buf_t sql = AK_BUF_INIT, cols = AK_BUF_INIT;
-    sqlite3_stmt *ins = NULL, *meta = NULL;
+    if (!t)
+        return;
+    sqlite3_finalize(t->ins);
+    sqlite3_finalize(t->upd);
+    sqlite3_finalize(t->del);
+    sqlite3_finalize(t->get);
+    for (int i = 0; t->names && i < t->ncols; i++)
+        ak_free(t->names[i]);
+    ak_free(t->names);
+    ak_free(t->types);
+    ak_free(t->name);
+    ak_free(t->final);
+    ak_buf_free(&t->cols);
+    ak_free(t);
+}
+
+/* Prepares one of the statements a transaction uses, on first use. */
+static int tx_stmt(ak_store_tx_t *t, sqlite3_stmt **st, char kind, ak_err_t *err)
+{
+    if (*st)
+        return 0;
+    ak_buf_t sql = AK_BUF_INIT;
+    switch (kind) {
+    case 'i':
+        ak_buf_puts(&sql, "INSERT INTO ");
+        q(&sql, t->name);
+        ak_buf_puts(&sql, " VALUES (");
+        for (int i = 0; i < t->ncols; i++)
+            ak_buf_puts(&sql, i ? ",?" : "?");
+        ak_buf_puts(&sql, ")");
+        break;
+    case 'u':
+        ak_buf_puts(&sql, "UPDATE ");
+        q(&sql, t->name);
+        ak_buf_puts(&sql, " SET ");
+        for (int i = 0; i < t->ncols; i++) {
+            if (i)
+                ak_buf_puts(&sql, ", ");
+            q(&sql, t->names[i]);
+            ak_buf_puts(&sql, " = ?");
+        }
+        ak_buf_puts(&sql, " WHERE rowid = ?");
+        break;
+    case 'd':
+        ak_buf_puts(&sql, "DELETE FROM ");
+        q(&sql, t->name);
+        ak_buf_puts(&sql, " WHERE rowid = ?");
+        break;
+    default:
+        ak_buf_puts(&sql, "SELECT ");
+        for (int i = 0; i < t->ncols; i++) {
+            if (i)
+                ak_buf_puts(&sql, ", ");
+            q(&sql, t->names[i]);
+        }
+        ak_buf_puts(&sql, " FROM ");
+        q(&sql, t->name);
+        ak_buf_puts(&sql, " WHERE rowid = ?");
+        break;
+    }
+    int rc = sql.oom ? ak_err_nomem(err) : ak_db_prepare(t->s->db, sql.data, st, err);
+    ak_buf_free(&sql);
+    return rc;
+}
+
+int ak_store_begin(ak_store_t *s, const char *name, int ncols, const char *const *names, const ak_type_t *types,
+                   const ak_store_index_t *idx, int nidx, bool replace, ak_store_tx_t **out, ak_err_t *err)
+{
+    *out = NULL;
+    ak_store_tx_t *t = ak_calloc(1, sizeof *t);
+    if (!t)
+        return ak_err_nomem(err);
     char tmp_name[300];
     snprintf(tmp_name, sizeof tmp_name, "__akili_new_%s", name);
-    int rc = -1;
-    if (ak_db_exec(s->db, "BEGIN IMMEDIATE", err))
+    t->s = s;
+    t->replace = replace;
+    t->ncols = ncols;
+    t->idx = idx;
+    t->nidx = nidx;
+    t->name = ak_strdup(replace ? tmp_name : name);
+    t->final = ak_strdup(name);
+    t->names = ak_calloc((size_t)(ncols + 1), sizeof *t->names);
+    t->types = ak_calloc((size_t)(ncols + 1), sizeof *t->types);
+    if (!t->name || !t->final || !t->names || !t->types) {
+        tx_free(t);
+        return ak_err_nomem(err);
+    }
+    for (int i = 0; i < ncols; i++) {
+        if (!(t->names[i] = ak_strdup(names[i]))) {
+            tx_free(t);
+            return ak_err_nomem(err);
+        }
+        t->types[i] = types[i];
+        ak_buf_printf(&t->cols, "%s%s %s", i ? "," : "", names[i], ak_type_name(types[i]));
+    }
+    if (ak_db_exec(s->db, "BEGIN IMMEDIATE", err)) {
+        tx_free(t);
         return -1;
-    ak_buf_puts(&sql, "DROP TABLE IF EXISTS ");
-    q(&sql, tmp_name);
-    ak_buf_puts(&sql, "; CREATE TABLE ");
-    q(&sql, tmp_name);
+    }
+    ak_buf_t sql = AK_BUF_INIT;
+    if (replace) {
+        ak_buf_puts(&sql, "DROP TABLE IF EXISTS ");
+        q(&sql, t->name);
+        ak_buf_puts(&sql, "; ");
+    }
+    ak_buf_puts(&sql, "CREATE TABLE IF NOT EXISTS ");
+    q(&sql, t->name);
     ak_buf_puts(&sql, " (");
-    for (int i = 0; i < rel->ncols; i++) {
+    for (int i = 0; i < ncols; i++) {
         if (i)
             ak_buf_puts(&sql, ", ");
-        q(&sql, rel->names[i]);
-        ak_buf_printf(&sql, " %s", sqlite_type(rel->types[i]));
-        ak_buf_printf(&cols, "%s%s %s", i ? "," : "", rel->names[i], ak_type_name(rel->types[i]));
+        q(&sql, names[i]);
+        ak_buf_printf(&sql, " %s", sqlite_type(types[i]));
     }
     ak_buf_puts(&sql, ")");
-    if (sql.oom || cols.oom) {
-        ak_err_nomem(err);
-        goto done;
+    int rc = (sql.oom || t->cols.oom) ? ak_err_nomem(err) : ak_db_exec(s->db, sql.data, err);
+    ak_buf_free(&sql);
+    if (rc) {
+        ak_db_exec(s->db, "ROLLBACK", NULL);
+        tx_free(t);
+        return -1;
     }
-    if (ak_db_exec(s->db, sql.data, err))
-        goto done;
-    ak_buf_clear(&sql);
+    *out = t;
+    return 0;
+}
+
+int ak_store_tx_insert(ak_store_tx_t *t, const ak_val_t *row, int64_t *rowid, ak_err_t *err)
+{
+    if (tx_stmt(t, &t->ins, 'i', err))
+        return -1;
+    for (int i = 0; i < t->ncols; i++)
+        bind_val(t->ins, i + 1, &row[i]);
+    int rc = sqlite3_step(t->ins);
+    sqlite3_reset(t->ins);
+    if (rc != SQLITE_DONE)
+        return ak_db_fail(t->s->db, err, "writing the serving table");
+    if (rowid)
+        *rowid = sqlite3_last_insert_rowid(t->s->db);
+    return 0;
+}
+
+int ak_store_tx_update(ak_store_tx_t *t, int64_t rowid, const ak_val_t *row, ak_err_t *err)
+{
+    if (tx_stmt(t, &t->upd, 'u', err))
+        return -1;
+    for (int i = 0; i < t->ncols; i++)
+        bind_val(t->upd, i + 1, &row[i]);
+    sqlite3_bind_int64(t->upd, t->ncols + 1, rowid);
+    int rc = sqlite3_step(t->upd);
+    sqlite3_reset(t->upd);
+    return rc == SQLITE_DONE ? 0 : ak_db_fail(t->s->db, err, "updating the serving table");
+}
+
+int ak_store_tx_delete(ak_store_tx_t *t, int64_t rowid, ak_err_t *err)
+{
+    if (tx_stmt(t, &t->del, 'd', err))
+        return -1;
+    sqlite3_bind_int64(t->del, 1, rowid);
+    int rc = sqlite3_step(t->del);
+    sqlite3_reset(t->del);
+    return rc == SQLITE_DONE ? 0 : ak_db_fail(t->s->db, err, "deleting from the serving table");
+}
+
+/* Reads the row stored under rowid, converted as ak_store_scan would. */
+static int read_row(sqlite3_stmt *st, int ncols, const ak_type_t *types, ak_val_t *row, ak_arena_t *a,
+                    ak_err_t *err);
+
+int ak_store_tx_read(ak_store_tx_t *t, int64_t rowid, ak_val_t *row, ak_arena_t *a, ak_err_t *err)
+{
+    if (tx_stmt(t, &t->get, 'g', err))
+        return -1;
+    sqlite3_bind_int64(t->get, 1, rowid);
+    int rc = sqlite3_step(t->get);
+    int out = 1;
+    if (rc == SQLITE_ROW)
+        out = read_row(t->get, t->ncols, t->types, row, a, err);
+    else if (rc != SQLITE_DONE)
+        out = ak_db_fail(t->s->db, err, "reading the serving table");
+    sqlite3_reset(t->get);
+    return out;
+}
+
+int ak_store_tx_copy(ak_store_tx_t *t, const char *from, ak_err_t *err)
+{
+    ak_buf_t sql = AK_BUF_INIT;
     ak_buf_puts(&sql, "INSERT INTO ");
-    q(&sql, tmp_name);
-    ak_buf_puts(&sql, " VALUES (");
-    for (int i = 0; i < rel->ncols; i++)
-        ak_buf_puts(&sql, i ? ",?" : "?");
-    ak_buf_puts(&sql, ")");
-    if (sql.oom) {
-        ak_err_nomem(err);
-        goto done;
+    q(&sql, t->name);
+    ak_buf_puts(&sql, " (rowid");
+    for (int i = 0; i < t->ncols; i++) {
+        ak_buf_puts(&sql, ", ");
+        q(&sql, t->names[i]);
     }
-    if (ak_db_prepare(s->db, sql.data, &ins, err))
-        goto done;
-    for (size_t r = 0; r < rel->nrows; r++) {
-        const ak_val_t *row = ak_rel_row(rel, r);
-        for (int i = 0; i < rel->ncols; i++)
-            bind_val(ins, i + 1, &row[i]);
-        if (sqlite3_step(ins) != SQLITE_DONE) {
-            ak_db_fail(s->db, err, "writing the serving table");
+    ak_buf_puts(&sql, ") SELECT rowid");
+    for (int i = 0; i < t->ncols; i++) {
+        ak_buf_puts(&sql, ", ");
+        q(&sql, t->names[i]);
+    }
+    ak_buf_puts(&sql, " FROM ");
+    q(&sql, from);
+    int rc = sql.oom ? ak_err_nomem(err) : ak_db_exec(t->s->db, sql.data, err);
+    ak_buf_free(&sql);
+    return rc;
+}
+
+int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, int64_t rows, ak_err_t *err)
+{
+    ak_store_t *s = t->s;
+    sqlite3_stmt *meta = NULL;
+    ak_buf_t sql = AK_BUF_INIT;
+    int rc = -1;
+    if (t->replace) {
+        ak_buf_puts(&sql, "DROP TABLE IF EXISTS ");
+        q(&sql, t->final);
+        ak_buf_puts(&sql, "; ALTER TABLE ");
+        q(&sql, t->name);
+        ak_buf_puts(&sql, " RENAME TO ");
+        q(&sql, t->final);
+        ak_buf_puts(&sql, ";");
+        for (int k = 0; k < t->nidx; k++) {
+            char iname[400];
+            snprintf(iname, sizeof iname, "%s__idx%d", t->final, k + 1);
+            ak_buf_printf(&sql, " CREATE %sINDEX ", t->idx[k].unique ? "UNIQUE " : "");
+            q(&sql, iname);
+            ak_buf_puts(&sql, " ON ");
+            q(&sql, t->final);
+            ak_buf_puts(&sql, " (");
+            for (int c = 0; c < t->idx[k].ncolumns; c++) {
+                if (c)
+                    ak_buf_puts(&sql, ", ");
+                q(&sql, t->idx[k].columns[c]);
+            }
+            ak_buf_puts(&sql, ");");
+        }
+        if (sql.oom) {
+            ak_err_nomem(err);
             goto done;
         }
-        sqlite3_reset(ins);
+        /* statements on the scratch table must go before it is renamed */
+        sqlite3_finalize(t->ins);
+        sqlite3_finalize(t->upd);
+        sqlite3_finalize(t->del);
+        sqlite3_finalize(t->get);
+        t->ins = t->upd = t->del = t->get = NULL;
+        if (ak_db_exec(s->db, sql.data, err))
+            goto done;
     }
-    ak_buf_clear(&sql);
-    ak_buf_puts(&sql, "DROP TABLE IF EXISTS ");
-    q(&sql, name);
-    ak_buf_puts(&sql, "; ALTER TABLE ");
-    q(&sql, tmp_name);
-    ak_buf_puts(&sql, " RENAME TO ");
-    q(&sql, name);
-    ak_buf_puts(&sql, ";");
-    for (int k = 0; k < nidx; k++) {
-        char iname[400];
-        snprintf(iname, sizeof iname, "%s__idx%d", name, k + 1);
-        ak_buf_printf(&sql, " CREATE %sINDEX ", idx[k].unique ? "UNIQUE " : "");
-        q(&sql, iname);
-        ak_buf_puts(&sql, " ON ");
-        q(&sql, name);
-        ak_buf_puts(&sql, " (");
-        for (int c = 0; c < idx[k].ncolumns; c++) {
-            if (c)
-                ak_buf_puts(&sql, ", ");
-            q(&sql, idx[k].columns[c]);
-        }
-        ak_buf_puts(&sql, ");");
-    }
-    if (sql.oom) {
-        ak_err_nomem(err);
-        goto done;
-    }
-    if (ak_db_exec(s->db, sql.data, err))
-        goto done;
     if (ak_db_prepare(s->db,
                       "INSERT OR REPLACE INTO _akili_tables(name, columns, version, run_id, rows, updated_us) "
                       "VALUES (?,?,?,?,?,?)",
                       &meta, err))
         goto done;
-    sqlite3_bind_text(meta, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(meta, 2, cols.data ? cols.data : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(meta, 1, t->final, -1, SQLITE_STATIC);
+    sqlite3_bind_text(meta, 2, t->cols.data ? t->cols.data : "", -1, SQLITE_STATIC);
     if (version)
         sqlite3_bind_text(meta, 3, version, -1, SQLITE_STATIC);
     sqlite3_bind_int64(meta, 4, run_id);
-    sqlite3_bind_int64(meta, 5, (int64_t)rel->nrows);
+    sqlite3_bind_int64(meta, 5, rows);
     sqlite3_bind_int64(meta, 6, ak_wall_us());
     if (sqlite3_step(meta) != SQLITE_DONE) {
         ak_db_fail(s->db, err, "recording the table");
@@ -193,15 +376,34 @@ int ak_store_replace(ak_store_t *s, const char *name, const ak_rel_t *rel, const
         goto done;
     rc = 0;
 done:
-    if (ins)
-        sqlite3_finalize(ins);
-    if (meta)
-        sqlite3_finalize(meta);
+    sqlite3_finalize(meta);
+    ak_buf_free(&sql);
     if (rc)
         ak_db_exec(s->db, "ROLLBACK", NULL);
-    ak_buf_free(&sql);
-    ak_buf_free(&cols);
+    tx_free(t);
     return rc;
+}
+
+void ak_store_tx_abort(ak_store_tx_t *t)
+{
+    if (!t)
+        return;
+    ak_db_exec(t->s->db, "ROLLBACK", NULL);
+    tx_free(t);
+}
+
+int ak_store_replace(ak_store_t *s, const char *name, const ak_rel_t *rel, const ak_store_index_t *idx, int nidx,
+                     const char *version, int64_t run_id, ak_err_t *err)
+{
+    ak_store_tx_t *t;
+    if (ak_store_begin(s, name, rel->ncols, (const char *const *)rel->names, rel->types, idx, nidx, true, &t, err))
+        return -1;
+    for (size_t r = 0; r < rel->nrows; r++)
+        if (ak_store_tx_insert(t, ak_rel_row(rel, r), NULL, err)) {
+            ak_store_tx_abort(t);
+            return -1;
+        }
+    return ak_store_tx_commit(t, version, run_id, (int64_t)rel->nrows, err);
 }
 
 int ak_store_drop(ak_store_t *s, const char *name, ak_err_t *err)
@@ -326,41 +528,8 @@ int ak_store_scan(ak_store_t *s, const char *name, const ak_store_table_t *info,
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         ak_val_t *row = ak_rel_push(r);
-        if (!row)
+        if (!row || read_row(st, info->ncols, info->types, row, &r->arena, err))
             goto nomem;
-        for (int i = 0; i < info->ncols; i++) {
-            int ct = sqlite3_column_type(st, i);
-            ak_type_t t = info->types[i];
-            if (ct == SQLITE_NULL) {
-                row[i] = ak_v_null();
-                continue;
-            }
-            switch (t) {
-            case AK_TEXT: {
-                const char *txt = (const char *)sqlite3_column_text(st, i);
-                int n = sqlite3_column_bytes(st, i);
-                char *d = ak_arena_strndup(&r->arena, txt ? txt : "", (size_t)n);
-                if (!d)
-                    goto nomem;
-                row[i] = ak_v_text(d, (size_t)n);
-                break;
-            }
-            case AK_FLOAT: row[i] = ak_v_float(sqlite3_column_double(st, i)); break;
-            case AK_DOUBLE: row[i] = ak_v_double(sqlite3_column_double(st, i)); break;
-            case AK_INTERVAL: {
-                const char *txt = (const char *)sqlite3_column_text(st, i);
-                ak_val_t tv = ak_v_text(txt ? txt : "", txt ? strlen(txt) : 0);
-                if (ak_sql_cast(&tv, AK_INTERVAL, &r->arena, &row[i], err))
-                    row[i] = ak_v_null();
-                break;
-            }
-            default: {
-                ak_val_t v = {{.i = sqlite3_column_int64(st, i)}, 0, (uint8_t)t};
-                row[i] = v;
-                break;
-            }
-            }
-        }
     }
     sqlite3_finalize(st);
     if (step != SQLITE_DONE) {
@@ -373,4 +542,43 @@ nomem:
     sqlite3_finalize(st);
     ak_rel_free(r);
     return ak_err_nomem(err);
+}
+
+static int read_row(sqlite3_stmt *st, int ncols, const ak_type_t *types, ak_val_t *row, ak_arena_t *a,
+                    ak_err_t *err)
+{
+    for (int i = 0; i < ncols; i++) {
+        int ct = sqlite3_column_type(st, i);
+        ak_type_t t = types[i];
+        if (ct == SQLITE_NULL) {
+            row[i] = ak_v_null();
+            continue;
+        }
+        switch (t) {
+        case AK_TEXT: {
+            const char *txt = (const char *)sqlite3_column_text(st, i);
+            int n = sqlite3_column_bytes(st, i);
+            char *d = ak_arena_strndup(a, txt ? txt : "", (size_t)n);
+            if (!d)
+                return ak_err_nomem(err);
+            row[i] = ak_v_text(d, (size_t)n);
+            break;
+        }
+        case AK_FLOAT: row[i] = ak_v_float(sqlite3_column_double(st, i)); break;
+        case AK_DOUBLE: row[i] = ak_v_double(sqlite3_column_double(st, i)); break;
+        case AK_INTERVAL: {
+            const char *txt = (const char *)sqlite3_column_text(st, i);
+            ak_val_t tv = ak_v_text(txt ? txt : "", txt ? strlen(txt) : 0);
+            if (ak_sql_cast(&tv, AK_INTERVAL, a, &row[i], err))
+                row[i] = ak_v_null();
+            break;
+        }
+        default: {
+            ak_val_t v = {{.i = sqlite3_column_int64(st, i)}, 0, (uint8_t)t};
+            row[i] = v;
+            break;
+        }
+        }
+    }
+    return 0;
 }

@@ -14,8 +14,10 @@
 #ifndef AK_STORE_H
 #define AK_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "ak_arena.h"
 #include "ak_error.h"
 #include "ak_sql.h"
 
@@ -39,6 +41,24 @@ typedef struct ak_store_table {
 
 int ak_store_open(const char *home, const char *ns, ak_store_t **out, ak_err_t *err);
 void ak_store_close(ak_store_t *s);
+
+/* Changes to one table in one transaction: readers see all of them or none.
+ * With `replace` the rows go to a scratch table that takes the table's place
+ * (with its indexes) at commit; otherwise they change the table in place
+ * (created if absent).  Rows are addressed by SQLite rowid. */
+typedef struct ak_store_tx ak_store_tx_t;
+int ak_store_begin(ak_store_t *s, const char *name, int ncols, const char *const *names, const ak_type_t *types,
+                   const ak_store_index_t *idx, int nidx, bool replace, ak_store_tx_t **out, ak_err_t *err);
+int ak_store_tx_insert(ak_store_tx_t *t, const ak_val_t *row, int64_t *rowid, ak_err_t *err);
+int ak_store_tx_update(ak_store_tx_t *t, int64_t rowid, const ak_val_t *row, ak_err_t *err);
+int ak_store_tx_delete(ak_store_tx_t *t, int64_t rowid, ak_err_t *err);
+/* Reads a row back (strings in a); 1 if there is no such rowid. */
+int ak_store_tx_read(ak_store_tx_t *t, int64_t rowid, ak_val_t *row, ak_arena_t *a, ak_err_t *err);
+/* Copies every row of table `from` (same columns), keeping rowids. */
+int ak_store_tx_copy(ak_store_tx_t *t, const char *from, ak_err_t *err);
+/* Commits, recording the table's version, run and row count; frees t. */
+int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, int64_t rows, ak_err_t *err);
+void ak_store_tx_abort(ak_store_tx_t *t);
 
 /* Replaces table `name` with the rows of rel (atomically), with indexes. */
 int ak_store_replace(ak_store_t *s, const char *name, const ak_rel_t *rel, const ak_store_index_t *idx, int nidx,

@@ -5,7 +5,9 @@
  * that list, so removal is O(1).  One hash index finds groups by key,
  * another finds entries by (group, row).
  */
-#include "ak_op.h"
+#include "ak_kbag.h"
+
+#include "ak_delta.h"
 
 #include "ak_alloc.h"
 

@@ -1,0 +1,202 @@
+/* ak_dataflow.c - wiring a product's flows to its tables and sink. */
+#include "ak_dataflow.h"
+
+#include "ak_alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct ak_df_listener {
+    ak_dataflow_t *df;
+    size_t input;
+};
+
+static int on_change(void *ctx, const ak_val_t *old_row, const ak_val_t *new_row, ak_err_t *err)
+{
+    struct ak_df_listener *l = ctx;
+    ak_dataflow_t *df = l->df;
+    if (old_row && (ak_flow_push(df->flow, l->input, old_row, -1, err) ||
+                    (df->gate && ak_gate_push(df->gate, l->input, old_row, -1, err))))
+        return -1;
+    if (new_row && (ak_flow_push(df->flow, l->input, new_row, 1, err) ||
+                    (df->gate && ak_gate_push(df->gate, l->input, new_row, 1, err))))
+        return -1;
+    return 0;
+}
+
+static int sync_table(void *ctx, ak_err_t *err)
+{
+    const ak_rel_t *r;
+    return ak_table_rel(ctx, &r, err);
+}
+
+/* {{ this }} for checks re-evaluated whole: the published rows plus what is
+ * staged. */
+static int scan_this(void *ctx, const ak_sql_pred_t *preds, int npreds, ak_rel_t **out, ak_err_t *err)
+{
+    ak_dataflow_t *df = ctx;
+    (void)preds;
+    (void)npreds;
+    if (!df->sink)
+        return ak_errf(err, AK_E_INTERNAL, "the candidate is not available");
+    return ak_store_sink_snapshot(df->sink, out, err);
+}
+
+int ak__dataflow_new(ak_product_rt_t *rt, ak_dataflow_t *df, ak_err_t *err)
+{
+    memset(df, 0, sizeof *df);
+    df->rt = rt;
+    const ak_manifest_t *m = rt->m;
+    df->fin = ak_calloc(rt->nin + 1, sizeof *df->fin);
+    df->lc = ak_calloc(rt->nin + 1, sizeof *df->lc);
+    if (!df->fin || !df->lc)
+        return ak_err_nomem(err);
+    for (size_t i = 0; i < rt->nin; i++) {
+        ak_table_t *t = rt->in[i].table;
+        df->fin[i] = (ak_flow_input_t){AK_SQL_REF,
+                                       rt->in[i].def->name,
+                                       {ak_table_ncols(t), ak_table_names(t), ak_table_types(t), ak_table_rows_rel(t),
+                                        NULL, NULL},
+                                       sync_table,
+                                       t};
+    }
+    const char *names[AK_MAX_COLUMNS * 4];
+    ak_type_t types[AK_MAX_COLUMNS * 4];
+    size_t nout = m->output.n_schema;
+    for (size_t i = 0; i < nout && i < AK_MAX_COLUMNS * 4; i++) {
+        names[i] = m->output.schema[i].name;
+        types[i] = m->output.schema[i].type;
+    }
+    ak_flow_opts_t o = {.sql = m->transform.sql,
+                        .origin = m->transform.file,
+                        .line_base = m->transform.line,
+                        .resolve_other = rt->tables ? ak_tables_resolve : NULL,
+                        .resolve_ctx = rt->tables,
+                        .ncols = (int)nout,
+                        .names = names,
+                        .types = types,
+                        .no_graph = getenv("AKILI_NO_INCREMENTAL") && *getenv("AKILI_NO_INCREMENTAL")};
+    if (ak_flow_new(&o, df->fin, rt->nin, &df->flow, err))
+        return ak_err_prefix(err, "%s", m->transform.file ? m->transform.file : "transform");
+    /* the key rows are replaced by: declared, or the GROUP BY's */
+    int nc = ak_flow_ncols(df->flow);
+    const char *const *on = ak_flow_names(df->flow);
+    for (size_t k = 0; k < m->output.n_primary_key; k++)
+        for (int c = 0; c < nc; c++)
+            if (strcasecmp(on[c], m->output.primary_key[k]) == 0)
+                df->key[df->nkey++] = c;
+    if (df->nkey && df->nkey == (int)m->output.n_primary_key)
+        df->key_declared = true;
+    else
+        df->nkey = ak_flow_key(df->flow, df->key);
+    ak_sql_table_t this_t = {nc, on, ak_flow_types(df->flow), NULL, scan_this, df};
+    if (ak_gate_new(m, df->fin, rt->nin, &this_t, rt->tables ? ak_tables_resolve : NULL, rt->tables, &df->gate, err))
+        return -1;
+    for (size_t i = 0; i < rt->nin; i++) {
+        df->lc[i] = (struct ak_df_listener){df, i};
+        ak_table_set_listener(rt->in[i].table, on_change, &df->lc[i]);
+    }
+    /* serving indexes: the declared ones, and the key (or first column) for lookups */
+    for (size_t i = 0; i < m->serving.n_modes; i++)
+        for (size_t k = 0; k < m->serving.modes[i].n_indexes && df->nidx < 15; k++) {
+            const ak_index_t *ix = &m->serving.modes[i].indexes[k];
+            df->idx[df->nidx++] = (ak_store_index_t){(const char *const *)ix->columns, (int)ix->n_columns,
+                                                     ix->type == AK_INDEX_UNIQUE};
+        }
+    bool lookup = false;
+    for (size_t i = 0; i < m->serving.n_modes; i++)
+        lookup |= m->serving.modes[i].intent == AK_INTENT_LOOKUP;
+    if (lookup && nc) {
+        if (m->output.n_primary_key)
+            df->idx[df->nidx++] = (ak_store_index_t){(const char *const *)m->output.primary_key,
+                                                     (int)m->output.n_primary_key, false};
+        else
+            df->idx[df->nidx++] = (ak_store_index_t){&on[0], 1, false};
+    }
+    return 0;
+}
+
+void ak__dataflow_free(ak_dataflow_t *df)
+{
+    if (df->rt)
+        for (size_t i = 0; i < df->rt->nin; i++)
+            if (df->rt->in[i].table)
+                ak_table_set_listener(df->rt->in[i].table, NULL, NULL);
+    ak_store_sink_free(df->sink);
+    ak_gate_free(df->gate);
+    ak_flow_free(df->flow);
+    ak_free(df->fin);
+    ak_free(df->lc);
+    memset(df, 0, sizeof *df);
+}
+
+int ak__dataflow_sink(ak_dataflow_t *df, ak_store_t *store, ak_err_t *err)
+{
+    ak_store_sink_opts_t so = {store,
+                               df->rt->prod.name,
+                               ak_flow_ncols(df->flow),
+                               ak_flow_names(df->flow),
+                               ak_flow_types(df->flow),
+                               df->idx,
+                               df->nidx,
+                               df->key,
+                               df->nkey};
+    return ak_store_sink_new(&so, &df->sink, err);
+}
+
+int ak__dataflow_step(ak_dataflow_t *df, int64_t now_us, ak_err_t *err)
+{
+    df->changes = 0;
+    if (ak_flow_step(df->flow, now_us, err))
+        return ak_err_prefix(err, "evaluating the transform");
+    const ak_delta_t *d = ak_flow_changes(df->flow);
+    df->changes = (int64_t)d->n;
+    if (df->sink && ak_store_sink_stage(df->sink, d, err))
+        return -1;
+    if (ak_gate_push_this(df->gate, d, err) || ak_gate_advance(df->gate, now_us, err))
+        return -1;
+    return 0;
+}
+
+bool ak__dataflow_dirty(const ak_dataflow_t *df, int64_t now_us) { return ak_flow_dirty(df->flow, now_us); }
+
+bool ak__dataflow_clocked(const ak_dataflow_t *df) { return ak_flow_clocked(df->flow) || ak_gate_clocked(df->gate); }
+
+void ak__dataflow_explain(const ak_dataflow_t *df, ak_buf_t *out)
+{
+    const char *why;
+    if (ak_flow_incremental(df->flow, &why)) {
+        ak_buf_puts(out, "transform: incremental; each micro-batch costs what its changes touch.\n"
+                         "operators (inputs first):\n");
+        ak_buf_t tmp = AK_BUF_INIT;
+        ak_flow_explain(df->flow, &tmp);
+        const char *p = tmp.data ? tmp.data : "";
+        while (*p) {
+            const char *e = strchr(p, '\n');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            ak_buf_printf(out, "  %.*s\n", (int)len, p);
+            p += len + (e ? 1 : 0);
+        }
+        ak_buf_free(&tmp);
+    } else {
+        ak_buf_printf(out, "transform: re-evaluated whole on every micro-batch with changes, because %s\n", why);
+    }
+    if (df->nkey) {
+        ak_buf_puts(out, "changes reach the serving table as upserts and deletes by key (");
+        for (int i = 0; i < df->nkey; i++)
+            ak_buf_printf(out, "%s%s", i ? ", " : "", ak_flow_names(df->flow)[df->key[i]]);
+        ak_buf_printf(out, "%s)\n", df->key_declared ? ", output.primary_key" : ", the GROUP BY keys");
+    } else {
+        ak_buf_puts(out, "changes reach the serving table as row inserts and deletes (the output has no key)\n");
+    }
+    ak_buf_puts(out, "\nquality gates (incremental over the candidate's changes where possible):\n");
+    ak_gate_explain(df->gate, out);
+}
+
+size_t ak__dataflow_state_bytes(const ak_dataflow_t *df)
+{
+    return ak_flow_state_bytes(df->flow) + ak_gate_state_bytes(df->gate) +
+           (df->sink ? ak_store_sink_bytes(df->sink) : 0);
+}

@@ -1,0 +1,413 @@
+/* ak_store_sink.c - publishing changes to a serving table by rowid. */
+#include "ak_store_sink.h"
+
+#include "ak_alloc.h"
+#include "ak_hidx.h"
+#include "ak_kbag.h"
+
+#include <string.h>
+
+struct ak_store_sink {
+    ak_store_sink_opts_t o;
+    char *name;
+    bool published;          /* the table holds what this sink published */
+    /* published rows: hash of the row -> slot (rowid) */
+    ak_hidx_t map;
+    int64_t *rowid;
+    uint64_t *hash;
+    uint32_t nslots, cap_slots;
+    uint32_t *free;
+    size_t nfree, cap_free;
+    int64_t rows;
+    ak_kbag_t *pending;      /* staged changes, netted */
+    int64_t staged;
+    ak_arena_t scratch;
+};
+
+int ak_store_sink_new(const ak_store_sink_opts_t *o, ak_store_sink_t **out, ak_err_t *err)
+{
+    *out = NULL;
+    ak_store_sink_t *s = ak_calloc(1, sizeof *s);
+    if (!s)
+        return ak_err_nomem(err);
+    s->o = *o;
+    ak_arena_init(&s->scratch, 16 * 1024);
+    if (!(s->name = ak_strdup(o->name)) || !(s->pending = ak_kbag_new(0, o->ncols))) {
+        ak_store_sink_free(s);
+        return ak_err_nomem(err);
+    }
+    s->o.name = s->name;
+    *out = s;
+    return 0;
+}
+
+void ak_store_sink_free(ak_store_sink_t *s)
+{
+    if (!s)
+        return;
+    ak_hidx_free(&s->map);
+    ak_free(s->rowid);
+    ak_free(s->hash);
+    ak_free(s->free);
+    ak_kbag_free(s->pending);
+    ak_arena_free(&s->scratch);
+    ak_free(s->name);
+    ak_free(s);
+}
+
+int ak_store_sink_stage(ak_store_sink_t *s, const ak_delta_t *d, ak_err_t *err)
+{
+    if (!d->n)
+        return 0;
+    uint32_t g = ak_kbag_group(s->pending, NULL, true);
+    if (g == AK_KBAG_OOM)
+        return ak_err_nomem(err);
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t e;
+        if (ak_kbag_add(s->pending, g, ak_delta_row(d, i), d->w[i], &e))
+            return ak_err_nomem(err);
+        s->staged += d->w[i] > 0 ? d->w[i] : -d->w[i];
+        if (!ak_kbag_size(s->pending, g) && (g = ak_kbag_group(s->pending, NULL, true)) == AK_KBAG_OOM)
+            return ak_err_nomem(err);
+    }
+    return 0;
+}
+
+bool ak_store_sink_pending(const ak_store_sink_t *s) { return !s->published || ak_kbag_total(s->pending) || ak_kbag_ngroups(s->pending); }
+int64_t ak_store_sink_staged(const ak_store_sink_t *s) { return s->staged; }
+int64_t ak_store_sink_rows(const ak_store_sink_t *s) { return (s->published ? s->rows : 0) + ak_kbag_total(s->pending); }
+
+/* ---- the rowid map ---- */
+
+static int map_add(ak_store_sink_t *s, uint64_t h, int64_t rowid)
+{
+    uint32_t slot;
+    if (s->nfree) {
+        slot = s->free[--s->nfree];
+    } else {
+        if (s->nslots == s->cap_slots) {
+            uint32_t nc = s->cap_slots ? s->cap_slots * 2 : 1024;
+            int64_t *nr = ak_realloc(s->rowid, sizeof *nr * nc);
+            if (!nr)
+                return -1;
+            s->rowid = nr;
+            uint64_t *nh = ak_realloc(s->hash, sizeof *nh * nc);
+            if (!nh)
+                return -1;
+            s->hash = nh;
+            s->cap_slots = nc;
+        }
+        slot = s->nslots++;
+    }
+    s->rowid[slot] = rowid;
+    s->hash[slot] = h;
+    return ak_hidx_insert(&s->map, h, slot);
+}
+
+static void map_remove(ak_store_sink_t *s, uint32_t slot)
+{
+    ak_hidx_remove(&s->map, s->hash[slot], slot);
+    if (!AK_GROW(s->free, s->cap_free, s->nfree + 1))
+        s->free[s->nfree++] = slot;
+}
+
+/* Slots already claimed by a preview (a set: hash of the slot -> slot). */
+static bool used(const ak_hidx_t *taken, uint32_t slot)
+{
+    if (!taken)
+        return false;
+    uint64_t h = ak_hash_u64(slot);
+    for (size_t k = ak_hidx_first(taken, h); ak_hidx_more(taken, k); k = ak_hidx_next(taken, k))
+        if (taken->h[k] == h && taken->v[k] == slot)
+            return true;
+    return false;
+}
+
+/* The slot of a published row equal to `row`, skipping slots in `taken`;
+ * UINT32_MAX if none. */
+static int find_slot(ak_store_sink_t *s, ak_store_tx_t *tx, const ak_val_t *row, uint64_t h, const ak_hidx_t *taken,
+                     uint32_t *out, ak_err_t *err)
+{
+    uint32_t cand[8];
+    int nc = 0;
+    bool more = false;
+    for (size_t k = ak_hidx_first(&s->map, h); ak_hidx_more(&s->map, k); k = ak_hidx_next(&s->map, k)) {
+        if (s->map.h[k] != h || s->map.v[k] == AK_HIDX_DEAD || used(taken, s->map.v[k]))
+            continue;
+        if (nc < 8)
+            cand[nc++] = s->map.v[k];
+        else
+            more = true;
+    }
+    *out = UINT32_MAX;
+    if (nc == 1 && !more) {
+        *out = cand[0]; /* the only row with this 64-bit hash */
+        return 0;
+    }
+    /* duplicates (or a hash collision): read back and compare */
+    ak_val_t *tmp = ak_arena_alloc(&s->scratch, sizeof *tmp * (size_t)(s->o.ncols + 1));
+    if (!tmp)
+        return ak_err_nomem(err);
+    for (size_t k = ak_hidx_first(&s->map, h); ak_hidx_more(&s->map, k); k = ak_hidx_next(&s->map, k)) {
+        if (s->map.h[k] != h || s->map.v[k] == AK_HIDX_DEAD || used(taken, s->map.v[k]))
+            continue;
+        int rc = ak_store_tx_read(tx, s->rowid[s->map.v[k]], tmp, &s->scratch, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0 && ak_row_eq(tmp, row, s->o.ncols)) {
+            *out = s->map.v[k];
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static uint64_t key_hash(const ak_store_sink_t *s, const ak_val_t *row)
+{
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    for (int i = 0; i < s->o.nkey; i++)
+        h = ak_hash_mix(h, ak_val_hash(&row[s->o.key[i]], 7));
+    return h;
+}
+
+static bool key_eq(const ak_store_sink_t *s, const ak_val_t *a, const ak_val_t *b)
+{
+    for (int i = 0; i < s->o.nkey; i++)
+        if (!ak_val_eq_group(&a[s->o.key[i]], &b[s->o.key[i]]))
+            return false;
+    return true;
+}
+
+typedef struct gone {
+    const ak_val_t *row;
+    int64_t rowid;
+    bool reused;
+} gone_t;
+
+static int publish_full(ak_store_sink_t *s, ak_store_tx_t *tx, ak_store_sink_report_t *rep, ak_err_t *err)
+{
+    uint32_t g = ak_kbag_group(s->pending, NULL, false);
+    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(s->pending, g);
+    ak_hidx_free(&s->map);
+    s->nslots = 0;
+    s->nfree = 0;
+    s->rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t e = ak_kbag_entries(s->pending, g)[i];
+        const ak_val_t *row = ak_kbag_row(s->pending, e);
+        int64_t c = ak_kbag_count(s->pending, e);
+        if (c < 0)
+            return ak_errf(err, AK_E_INTERNAL, "serving table `%s`: a row is retracted before it was published",
+                           s->name);
+        uint64_t h = ak_row_hash(row, s->o.ncols);
+        for (; c > 0; c--) {
+            int64_t rowid;
+            if (ak_store_tx_insert(tx, row, &rowid, err))
+                return -1;
+            if (map_add(s, h, rowid))
+                return ak_err_nomem(err);
+            s->rows++;
+            rep->inserted++;
+        }
+    }
+    rep->replaced = true;
+    return 0;
+}
+
+static int publish_changes(ak_store_sink_t *s, ak_store_tx_t *tx, ak_store_sink_report_t *rep, ak_err_t *err)
+{
+    uint32_t g = ak_kbag_group(s->pending, NULL, false);
+    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(s->pending, g);
+    gone_t *gone = NULL;
+    size_t ngone = 0, cap_gone = 0;
+    ak_hidx_t byk = {0};
+    int rc = -1;
+    /* retractions first: which rowids go (out of the map at once, so a
+     * duplicate row finds the next copy) */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t e = ak_kbag_entries(s->pending, g)[i];
+        const ak_val_t *row = ak_kbag_row(s->pending, e);
+        int64_t c = ak_kbag_count(s->pending, e);
+        uint64_t h = ak_row_hash(row, s->o.ncols);
+        for (; c < 0; c++) {
+            uint32_t slot;
+            if (find_slot(s, tx, row, h, NULL, &slot, err))
+                goto done;
+            if (slot == UINT32_MAX) {
+                ak_errf(err, AK_E_STATE,
+                        "serving table `%s` no longer holds a row akili published (was it changed by hand?); "
+                        "`akili run reset` rebuilds it",
+                        s->name);
+                goto done;
+            }
+            if (AK_GROW(gone, cap_gone, ngone + 1))
+                goto nomem;
+            gone[ngone++] = (gone_t){row, s->rowid[slot], false};
+            map_remove(s, slot);
+            if (s->o.nkey && ak_hidx_insert(&byk, key_hash(s, row), (uint32_t)(ngone - 1)))
+                goto nomem;
+        }
+    }
+    /* additions: an update in place when a retracted row had the same key */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t e = ak_kbag_entries(s->pending, g)[i];
+        const ak_val_t *row = ak_kbag_row(s->pending, e);
+        uint64_t h = ak_row_hash(row, s->o.ncols);
+        for (int64_t c = ak_kbag_count(s->pending, e); c > 0; c--) {
+            gone_t *match = NULL;
+            if (s->o.nkey) {
+                uint64_t kh = key_hash(s, row);
+                for (size_t k = ak_hidx_first(&byk, kh); ak_hidx_more(&byk, k) && !match; k = ak_hidx_next(&byk, k))
+                    if (byk.h[k] == kh && byk.v[k] != AK_HIDX_DEAD && !gone[byk.v[k]].reused &&
+                        key_eq(s, gone[byk.v[k]].row, row))
+                        match = &gone[byk.v[k]];
+            }
+            int64_t rowid;
+            if (match) {
+                rowid = match->rowid;
+                if (ak_store_tx_update(tx, rowid, row, err))
+                    goto done;
+                match->reused = true;
+                rep->updated++;
+            } else {
+                if (ak_store_tx_insert(tx, row, &rowid, err))
+                    goto done;
+                s->rows++;
+                rep->inserted++;
+            }
+            if (map_add(s, h, rowid))
+                goto nomem;
+        }
+    }
+    for (size_t i = 0; i < ngone; i++) {
+        if (gone[i].reused)
+            continue;
+        if (ak_store_tx_delete(tx, gone[i].rowid, err))
+            goto done;
+        s->rows--;
+        rep->deleted++;
+    }
+    rc = 0;
+    goto done;
+nomem:
+    ak_err_nomem(err);
+done:
+    ak_free(gone);
+    ak_hidx_free(&byk);
+    return rc;
+}
+
+int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, ak_store_sink_report_t *rep,
+                          ak_err_t *err)
+{
+    memset(rep, 0, sizeof *rep);
+    ak_store_tx_t *tx;
+    bool full = !s->published;
+    if (ak_store_begin(s->o.store, s->name, s->o.ncols, s->o.names, s->o.types, s->o.idx, s->o.nidx, full, &tx, err))
+        return -1;
+    int64_t rows_before = s->rows;
+    int rc = full ? publish_full(s, tx, rep, err) : publish_changes(s, tx, rep, err);
+    ak_arena_reset(&s->scratch);
+    if (rc) {
+        ak_store_tx_abort(tx);
+        /* the map may be half updated: the next publish rebuilds nothing
+         * from it safely, so the run must stop here */
+        s->rows = rows_before;
+        return -1;
+    }
+    if (ak_store_tx_commit(tx, version, run_id, s->rows, err))
+        return -1;
+    s->published = true;
+    ak_kbag_free(s->pending);
+    s->staged = 0;
+    if (!(s->pending = ak_kbag_new(0, s->o.ncols)))
+        return ak_err_nomem(err);
+    rep->rows = s->rows;
+    return 0;
+}
+
+int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id, int64_t *rows,
+                          ak_err_t *err)
+{
+    ak_store_tx_t *tx;
+    if (ak_store_begin(s->o.store, name, s->o.ncols, s->o.names, s->o.types, NULL, 0, true, &tx, err))
+        return -1;
+    if (s->published && ak_store_tx_copy(tx, s->name, err)) {
+        ak_store_tx_abort(tx);
+        return -1;
+    }
+    int64_t n = s->published ? s->rows : 0;
+    uint32_t g = ak_kbag_group(s->pending, NULL, false);
+    size_t np = g == UINT32_MAX ? 0 : ak_kbag_size(s->pending, g);
+    ak_hidx_t taken = {0};
+    int rc = 0;
+    for (size_t i = 0; i < np && rc == 0; i++) {
+        uint32_t e = ak_kbag_entries(s->pending, g)[i];
+        const ak_val_t *row = ak_kbag_row(s->pending, e);
+        int64_t c = ak_kbag_count(s->pending, e);
+        uint64_t h = ak_row_hash(row, s->o.ncols);
+        for (; c > 0 && rc == 0; c--, n++)
+            rc = ak_store_tx_insert(tx, row, NULL, err);
+        for (; c < 0 && rc == 0 && s->published; c++, n--) {
+            uint32_t slot;
+            if ((rc = find_slot(s, tx, row, h, &taken, &slot, err)) || slot == UINT32_MAX)
+                break;
+            if (ak_hidx_insert(&taken, ak_hash_u64(slot), slot)) {
+                rc = ak_err_nomem(err);
+                break;
+            }
+            rc = ak_store_tx_delete(tx, s->rowid[slot], err);
+        }
+    }
+    ak_hidx_free(&taken);
+    ak_arena_reset(&s->scratch);
+    if (rc) {
+        ak_store_tx_abort(tx);
+        return -1;
+    }
+    if (rows)
+        *rows = n;
+    return ak_store_tx_commit(tx, version, run_id, n, err);
+}
+
+int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err)
+{
+    *out = NULL;
+    ak_rel_t *r = NULL;
+    if (s->published) {
+        ak_store_table_t info = {.ncols = s->o.ncols, .names = (char **)s->o.names, .types = (ak_type_t *)s->o.types};
+        if (ak_store_scan(s->o.store, s->name, &info, NULL, 0, &r, err))
+            return -1;
+    } else if (!(r = ak_rel_new(s->o.ncols, s->o.names, s->o.types))) {
+        return ak_err_nomem(err);
+    }
+    uint32_t g = ak_kbag_group(s->pending, NULL, false);
+    size_t np = g == UINT32_MAX ? 0 : ak_kbag_size(s->pending, g);
+    int nc = s->o.ncols;
+    for (size_t i = 0; i < np; i++) {
+        uint32_t e = ak_kbag_entries(s->pending, g)[i];
+        const ak_val_t *row = ak_kbag_row(s->pending, e);
+        for (int64_t c = ak_kbag_count(s->pending, e); c > 0; c--) {
+            ak_val_t *o = ak_rel_push_n(r, 1);
+            if (!o) {
+                ak_rel_free(r);
+                return ak_err_nomem(err);
+            }
+            memcpy(o, row, sizeof *o * (size_t)nc);
+        }
+        for (int64_t c = ak_kbag_count(s->pending, e); c < 0; c++)
+            for (size_t k = 0; k < r->nrows; k++)
+                if (ak_row_eq(ak_rel_row(r, k), row, nc)) {
+                    memmove(ak_rel_row(r, k), ak_rel_row(r, r->nrows - 1), sizeof(ak_val_t) * (size_t)nc);
+                    r->nrows--;
+                    break;
+                }
+    }
+    *out = r;
+    return 0;
+}
+
+size_t ak_store_sink_bytes(const ak_store_sink_t *s)
+{
+    return ak_hidx_bytes(&s->map) + (size_t)s->cap_slots * 16 + s->cap_free * 4 + ak_kbag_bytes(s->pending);
+}

@@ -1,0 +1,61 @@
+/* ak_store_sink.h - a product's published table, kept up to date by changes.
+ *
+ * The sink remembers which SQLite rowid holds each row it published, so a
+ * change (a row retracted, a row added) becomes a DELETE, an INSERT, or,
+ * when a retracted and an added row share the output's key, an UPDATE in
+ * place (the session that grew, the window whose count moved).  Changes
+ * are staged (accumulated, netted) and published together in one
+ * transaction; while quality gates hold them back they keep accumulating,
+ * so nothing is lost and nothing is applied twice.  The first publish of a
+ * sink replaces the table's contents whole.  Not thread-safe.
+ */
+#ifndef AK_STORE_SINK_H
+#define AK_STORE_SINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ak_delta.h"
+#include "ak_store.h"
+
+typedef struct ak_store_sink ak_store_sink_t;
+
+typedef struct ak_store_sink_opts {
+    ak_store_t *store;
+    const char *name;                 /* the table */
+    int ncols;
+    const char *const *names;
+    const ak_type_t *types;
+    const ak_store_index_t *idx;      /* built when the table is (re)created */
+    int nidx;
+    const int *key;                   /* the output's key columns (may be none) */
+    int nkey;
+} ak_store_sink_opts_t;
+
+typedef struct ak_store_sink_report {
+    int64_t inserted, updated, deleted, rows;
+    bool replaced;
+} ak_store_sink_report_t;
+
+int ak_store_sink_new(const ak_store_sink_opts_t *o, ak_store_sink_t **out, ak_err_t *err);
+void ak_store_sink_free(ak_store_sink_t *s);
+/* Accumulates changes (rows must stay valid until published). */
+int ak_store_sink_stage(ak_store_sink_t *s, const ak_delta_t *d, ak_err_t *err);
+/* Something to publish: staged changes, or nothing published yet. */
+bool ak_store_sink_pending(const ak_store_sink_t *s);
+int64_t ak_store_sink_staged(const ak_store_sink_t *s);
+/* Rows the table would hold with the staged changes published. */
+int64_t ak_store_sink_rows(const ak_store_sink_t *s);
+/* Applies everything staged in one transaction. */
+int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, ak_store_sink_report_t *rep,
+                          ak_err_t *err);
+/* Writes what the table would hold if the staged changes were published to
+ * table `name` (replacing it), without publishing them. */
+int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id, int64_t *rows,
+                          ak_err_t *err);
+/* The published rows plus the staged changes, as a relation (strings in
+ * the relation's arena or the flow's). */
+int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err);
+size_t ak_store_sink_bytes(const ak_store_sink_t *s);
+
+#endif
