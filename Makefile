@@ -6,6 +6,9 @@
 #   make test       every test (unit, pipeline, fuzz smoke) under ASan+UBSan;
 #                   ends with "N passed, N failed"
 #   make fuzz       longer libFuzzer runs of every parser (not part of test)
+#   make soak       the streaming harness over many more seeds and larger data
+#   make mutants    break operators on purpose: the harness must catch each
+#   make bench      the streaming benchmark (5M events; figures, not a test)
 #   make clean
 
 CC      ?= cc
@@ -33,7 +36,7 @@ ASAN_OBJS := $(patsubst %.c,build/asan/%.o,$(SRCS))
 ASAN_LIB_OBJS := $(patsubst %.c,build/asan/%.o,$(LIB_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all release asan unit test demo fuzz fuzzers clean deps bench
+.PHONY: all release asan unit test demo fuzz fuzzers clean deps bench soak mutants
 all: release
 release: build/release/akili
 asan: build/asan/akili
@@ -98,8 +101,17 @@ fuzz: deps
 	@tests/fuzz/run.sh long
 
 bench: deps
-	@$(MAKE) --no-print-directory release
+	@$(MAKE) --no-print-directory -j2 release
 	@bench/run.sh
+
+soak: deps
+	@$(MAKE) --no-print-directory -j2 asan unit
+	@AK_FLOW_SEEDS=400 AK_FLOW_BATCHES=60 build/asan/tests/test_flow
+	@python3 tests/stream/harness.py --seeds $${SEEDS:-150} --events 2500 --users 120 --batch-max 60 --held
+
+mutants: deps
+	@$(MAKE) --no-print-directory -j2 release
+	@tests/stream/mutants.sh
 
 clean:
 	rm -rf build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - every test of `make test`, under AddressSanitizer and UBSan:
 # unit tests, the oracle self-check, the pipeline tests (whole products on
-# files against the batch oracle, the CLI surface, crashes) and a fuzz
+# files against the batch oracle, the CLI surface, crashes), the streaming
+# harness (a continuous run checked after every micro-batch) and a fuzz
 # smoke run of every parser.  The last line is "N passed, M failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,6 +63,10 @@ count oracle build/test-logs/oracle.log
 echo "== pipeline tests"
 python3 tests/pipeline/test_pipeline.py 2>&1 | tee build/test-logs/pipeline.log
 count pipeline build/test-logs/pipeline.log
+
+echo "== streaming: published table vs the batch oracle after every micro-batch"
+python3 tests/stream/harness.py --seeds "${AK_STREAM_SEEDS:-16}" --held 2>&1 | tee build/test-logs/stream.log
+count stream build/test-logs/stream.log
 
 echo "== fuzz smoke"
 tests/fuzz/run.sh smoke 2>&1 | tee build/test-logs/fuzz.log

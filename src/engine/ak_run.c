@@ -63,6 +63,8 @@ typedef struct run {
     int64_t unstepped;       /* records applied to tables since the last step */
     int64_t now_us;
     int64_t last_step_now;
+    int64_t batch_t0, commit_us; /* when the micro-batch's reading began; how long committing took */
+    int64_t batch_records;       /* records read in the micro-batch */
     /* the quality results last recorded, to record only changes */
     ak_check_result_t *last;
     bool have_last;
@@ -172,7 +174,8 @@ static int replay_cb(void *ctx, const ak_batch_t *b, ak_err_t *err)
     if (ak_table_apply(c->in->table, b, err))
         return -1;
     c->r->unstepped += (int64_t)b->n;
-    if (c->r->unstepped < STEP_RECORDS)
+    /* (a statement re-evaluated whole only runs when the micro-batch does) */
+    if (c->r->unstepped < STEP_RECORDS || !ak_flow_incremental(c->r->df.flow, NULL))
         return 0;
     c->r->unstepped = 0;
     return ak__dataflow_step(&c->r->df, c->r->now_us, err);
@@ -244,7 +247,7 @@ static int64_t ingest(run_t *r, ak_err_t *err)
             }
             got += (int64_t)b.n;
             r->unstepped += (int64_t)b.n;
-            if (r->unstepped >= STEP_RECORDS) {
+            if (r->unstepped >= STEP_RECORDS && ak_flow_incremental(r->df.flow, NULL)) {
                 r->unstepped = 0;
                 if (ak_engine_now(&r->now_us, err) || ak__dataflow_step(&r->df, r->now_us, err)) {
                     ak_batch_free(&b);
@@ -394,6 +397,32 @@ static void blocked_message(run_t *r, const ak_check_result_t *res, size_t nc)
     ak_buf_free(&msg);
 }
 
+/* The committed positions, {"input": position, ...}: what a publish reflects. */
+static char *positions_json(run_t *r)
+{
+    ak_buf_t b = AK_BUF_INIT;
+    ak_buf_putc(&b, '{');
+    for (size_t i = 0; i < r->rt.nin; i++) {
+        const ak_input_rt_t *in = &r->rt.in[i];
+        if (i)
+            ak_buf_puts(&b, ", ");
+        ak_buf_put_json_str(&b, in->def->name, strlen(in->def->name));
+        ak_buf_puts(&b, ": ");
+        if (!in->position)
+            ak_buf_puts(&b, "null");
+        else if (in->position[0] == '{')
+            ak_buf_puts(&b, in->position);
+        else
+            ak_buf_put_json_str(&b, in->position, strlen(in->position));
+    }
+    ak_buf_putc(&b, '}');
+    if (b.oom) {
+        ak_buf_free(&b);
+        return NULL;
+    }
+    return ak_buf_steal(&b);
+}
+
 /* One micro-batch after the commit: step, gate, publish or hold. */
 static int evaluate(run_t *r, bool last, ak_err_t *err)
 {
@@ -409,8 +438,12 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
     ak_check_result_t *res = ak_calloc(nc ? nc : 1, sizeof *res);
     bool blocked = false;
     int rc = -1;
-    if (!res)
+    char *inputs = positions_json(r);
+    if (!res || !inputs) {
+        ak_free(res);
+        ak_free(inputs);
         return ak_err_nomem(err);
+    }
     if (ak_gate_run(r->df.gate, r->now_us, res, &blocked, err) || record_quality(r, res, nc, last, err))
         goto done;
     r->rec.rows_out = ak_store_sink_rows(r->df.sink);
@@ -423,7 +456,7 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
         bool was = r->rec.status == AK_RUN_BLOCKED;
         int64_t now = ak_mono_us();
         if (last || !r->candidate_written || now - r->candidate_us >= CANDIDATE_EVERY_US) {
-            if (ak_store_sink_preview(r->df.sink, cname, rt->version, r->rec.id, NULL, err))
+            if (ak_store_sink_preview(r->df.sink, cname, rt->version, r->rec.id, inputs, NULL, err))
                 goto done;
             r->candidate_written = true;
             r->candidate_us = now;
@@ -435,7 +468,7 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
             ak_log_warn(r->tag, "%s", r->rec.message ? r->rec.message : "publishing blocked");
     } else {
         if (ak_store_sink_pending(r->df.sink)) {
-            if (ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, &rep, err))
+            if (ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, inputs, &rep, err))
                 goto done;
             r->rec.published++;
             r->rec.last_publish_us = ak_wall_us();
@@ -458,15 +491,19 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
     int64_t t3 = ak_mono_us();
     if (r->o->progress)
         ak_log_info(r->tag,
-                    "batch %" PRId64 ": %" PRId64 " changes, %" PRId64 " rows; step %.1f ms, checks %.1f ms, %s %.1f "
-                    "ms (%" PRId64 " inserted, %" PRId64 " updated, %" PRId64 " deleted); state %.1f MB",
-                    r->rec.batches, r->df.changes, r->rec.rows_out, (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3,
+                    "batch %" PRId64 ": %" PRId64 " records, %" PRId64 " changes, %" PRId64 " rows; %.1f ms: read "
+                    "%.1f, commit %.1f, step %.1f, checks %.1f, %s %.1f (%" PRId64 " inserted, %" PRId64
+                    " updated, %" PRId64 " deleted); state %.1f MB",
+                    r->rec.batches, r->batch_records, r->df.changes, r->rec.rows_out,
+                    (double)(t3 - r->batch_t0) / 1e3, (double)(t0 - r->batch_t0 - r->commit_us) / 1e3,
+                    (double)r->commit_us / 1e3, (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3,
                     blocked ? "held" : "publish", (double)(t3 - t2) / 1e3, rep.inserted, rep.updated, rep.deleted,
                     (double)ak__dataflow_state_bytes(&r->df) / 1048576.0);
     rc = ak_cat_run_update(rt->cat, &r->rec, err);
 done:
     ak_quality_results_free(res, nc);
     ak_free(res);
+    ak_free(inputs);
     return rc;
 }
 
@@ -536,9 +573,13 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
     int64_t interval = o->interval_us > 0 ? o->interval_us : 20000;
     bool first = true;
     for (;;) {
+        int64_t t_read = ak_mono_us();
         int64_t got = ingest(&r, err);
         if (got < 0)
             goto out;
+        if (got || first)
+            r.batch_t0 = t_read; /* a micro-batch starts when its first records are read */
+        r.batch_records += got;
         int64_t records = 0;
         for (size_t i = 0; i < rt->nin; i++)
             records += rt->in[i].records;
@@ -552,8 +593,15 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         bool clock_due = ak__dataflow_clocked(&r.df) && now - r.last_step_now >= CLOCK_EVERY_US;
         bool last = o->once || stop_flag || (o->max_batches && r.rec.batches + 1 >= o->max_batches);
         if (changed || first || clock_due) {
-            if (commit(&r, err) || evaluate(&r, last, err))
+            if (!changed && !first)
+                r.batch_t0 = ak_mono_us();
+            int64_t tc = ak_mono_us();
+            if (commit(&r, err))
                 goto out;
+            r.commit_us = ak_mono_us() - tc;
+            if (evaluate(&r, last, err))
+                goto out;
+            r.batch_records = 0;
             for (size_t i = 0; i < rt->nin; i++)
                 rt->in[i].dirty = false;
             first = false;
@@ -578,6 +626,14 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
     else
         r.rec.status = r.rec.status == AK_RUN_BLOCKED ? AK_RUN_BLOCKED : AK_RUN_SUCCEEDED;
     rc = 0;
+    if (o->progress) {
+        ak_buf_t b = AK_BUF_INIT;
+        ak_flow_report(r.df.flow, &b);
+        ak_buf_printf(&b, "quality checks: %.1f MB; serving sink: %.1f MB", (double)ak_gate_state_bytes(r.df.gate) / 1048576.0,
+                      (double)ak_store_sink_bytes(r.df.sink) / 1048576.0);
+        ak_log_info(r.tag, "operators:\n%s", b.data ? b.data : "");
+        ak_buf_free(&b);
+    }
 out:
     if (begun) {
         if (rc) {

@@ -501,3 +501,14 @@ void ak_flow_explain(const ak_flow_t *f, ak_buf_t *out)
 }
 
 void ak_flow_stats(const ak_flow_t *f, ak_flow_stats_t *out) { *out = f->stats; }
+
+void ak_flow_report(const ak_flow_t *f, ak_buf_t *out)
+{
+    for (size_t k = 0; k < f->g.nops; k++) {
+        const ak_op_t *op = f->g.ops[k];
+        ak_buf_printf(out, "#%d %s: %llu rows in, %llu out, %.1f s, state %.1f MB\n", op->id, op->vt->kind,
+                      (unsigned long long)op->rows_in, (unsigned long long)op->rows_out, (double)op->busy_us / 1e6,
+                      (double)op->vt->bytes(op) / 1048576.0);
+    }
+    ak_buf_printf(out, "strings interned: %.1f MB\n", (double)ak_intern_bytes(&f->strs) / 1048576.0);
+}

@@ -86,6 +86,8 @@ bool ak_flow_incremental(const ak_flow_t *f, const char **why);
 size_t ak_flow_state_bytes(const ak_flow_t *f);
 /* The operators, one per line: "#id kind <- inputs: description". */
 void ak_flow_explain(const ak_flow_t *f, ak_buf_t *out);
+/* Per operator: rows in and out, time, state bytes; one line each. */
+void ak_flow_report(const ak_flow_t *f, ak_buf_t *out);
 typedef struct ak_flow_stats {
     uint64_t steps, rows_in, rows_out;
     int64_t busy_us;

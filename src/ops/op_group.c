@@ -412,21 +412,38 @@ static size_t group_bytes(const ak_op_t *op)
     return b;
 }
 
+static bool time_bucket(const ak_expr_t *e)
+{
+    return e && e->kind == EX_FUNC && e->fn && (strcmp(e->fn->name, "date_trunc") == 0 ||
+                                                strcmp(e->fn->name, "time_bucket") == 0);
+}
+
 static void group_describe(const ak_op_t *op, ak_buf_t *out)
 {
     const grp_t *s = (const grp_t *)op;
+    const ak_plan_t *p = op->plan;
     int nm = 0, nf = 0;
     for (int a = 0; a < s->na; a++)
         nf += s->map[a].fin == F_FOLD;
     for (int i = 0; i < s->nslots; i++)
         nm += s->slots[i].kind == S_MSET;
-    if (s->op.plan->scalar_agg)
+    if (p->scalar_agg) {
         ak_buf_printf(out, "aggregate over all rows (%d aggregate%s)", s->na, s->na == 1 ? "" : "s");
-    else
-        ak_buf_printf(out, "group by %d key%s, %zu groups (%d aggregate%s)", s->ng, s->ng == 1 ? "" : "s", s->live,
-                      s->na, s->na == 1 ? "" : "s");
+    } else {
+        bool tumbling = false;
+        for (int k = 0; k < s->ng; k++)
+            tumbling |= time_bucket(p->groups[k]);
+        ak_buf_puts(out, tumbling ? "tumbling windows: group by " : "group by ");
+        for (int k = 0; k < s->ng; k++) {
+            if (k)
+                ak_buf_puts(out, ", ");
+            ak_expr_explain(p->groups[k], p->child, out);
+        }
+        ak_buf_printf(out, "; %zu groups, %d aggregate%s", s->live, s->na, s->na == 1 ? "" : "s");
+    }
     if (nm)
-        ak_buf_printf(out, "; %d value multiset%s per group for MIN/MAX/DISTINCT", nm, nm == 1 ? "" : "s");
+        ak_buf_printf(out, "; %d value multiset%s per group keep MIN/MAX/DISTINCT exact under retraction", nm,
+                      nm == 1 ? "" : "s");
     if (nf)
         ak_buf_printf(out, "; %d aggregate%s refolded from the group's values when it changes", nf,
                       nf == 1 ? "" : "s");

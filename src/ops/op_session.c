@@ -518,10 +518,18 @@ static size_t session_bytes(const ak_op_t *op)
 static void session_describe(const ak_op_t *op, ak_buf_t *out)
 {
     const sess_t *s = (const sess_t *)op;
-    ak_buf_printf(out, "session window: LAG, the new-session test and a running %s over (PARTITION BY %d key%s "
-                       "ORDER BY %d key%s%s), per partition sorted rows; %zu partitions, %llu rows, %zu bytes per row",
-                  s->k == 1 ? "sum" : "sums", s->npart, s->npart == 1 ? "" : "s", s->nord, s->nord == 1 ? "" : "s",
-                  s->rows_frame ? ", ROWS frame" : "", s->live, (unsigned long long)s->entries, s->esize);
+    char *const *in = op->in[0]->names;
+    ak_buf_puts(out, "session window: LAG, the new-session test and a running ");
+    ak_buf_puts(out, s->k == 1 ? "sum" : "sums");
+    ak_buf_puts(out, " over (PARTITION BY");
+    for (int i = 0; i < s->npart; i++)
+        ak_buf_printf(out, "%s %s", i ? "," : "", in[s->pack.cols[s->part_col[i]]]);
+    ak_buf_puts(out, " ORDER BY");
+    for (int i = 0; i < s->nord; i++)
+        ak_buf_printf(out, "%s %s%s", i ? "," : "", in[s->pack.cols[s->ord_col[i]]], s->desc[i] ? " DESC" : "");
+    ak_buf_printf(out, "%s); each partition keeps its rows sorted with their LAG value and sums, and a change "
+                       "re-derives from its position on (%zu partitions, %llu rows, %zu bytes a row)",
+                  s->rows_frame ? " ROWS" : "", s->live, (unsigned long long)s->entries, s->esize);
 }
 
 static const ak_op_vt_t session_vt = {"session", session_step, session_destroy, session_bytes, session_describe};

@@ -49,11 +49,19 @@ int ak_store_open(const char *home, const char *ns, ak_store_t **out, ak_err_t *
     if (ak_db_open(path, &s->db, err) ||
         ak_db_exec(s->db,
                    "CREATE TABLE IF NOT EXISTS _akili_tables (name TEXT PRIMARY KEY, columns TEXT NOT NULL, "
-                   "version TEXT, run_id INTEGER, rows INTEGER, updated_us INTEGER)",
+                   "version TEXT, run_id INTEGER, rows INTEGER, updated_us INTEGER, inputs TEXT)",
                    err)) {
         ak_store_close(s);
         return -1;
     }
+    /* stores written before `inputs` was recorded gain the column */
+    sqlite3_stmt *probe = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT inputs FROM _akili_tables LIMIT 0", -1, &probe, NULL) != SQLITE_OK &&
+        ak_db_exec(s->db, "ALTER TABLE _akili_tables ADD COLUMN inputs TEXT", err)) {
+        ak_store_close(s);
+        return -1;
+    }
+    sqlite3_finalize(probe);
     *out = s;
     return 0;
 }
@@ -314,7 +322,8 @@ int ak_store_tx_copy(ak_store_tx_t *t, const char *from, ak_err_t *err)
     return rc;
 }
 
-int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, int64_t rows, ak_err_t *err)
+int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, int64_t rows, const char *inputs,
+                       ak_err_t *err)
 {
     ak_store_t *s = t->s;
     sqlite3_stmt *meta = NULL;
@@ -357,10 +366,12 @@ int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, in
             goto done;
     }
     if (ak_db_prepare(s->db,
-                      "INSERT OR REPLACE INTO _akili_tables(name, columns, version, run_id, rows, updated_us) "
-                      "VALUES (?,?,?,?,?,?)",
+                      "INSERT OR REPLACE INTO _akili_tables(name, columns, version, run_id, rows, updated_us, inputs) "
+                      "VALUES (?,?,?,?,?,?,?)",
                       &meta, err))
         goto done;
+    if (inputs)
+        sqlite3_bind_text(meta, 7, inputs, -1, SQLITE_STATIC);
     sqlite3_bind_text(meta, 1, t->final, -1, SQLITE_STATIC);
     sqlite3_bind_text(meta, 2, t->cols.data ? t->cols.data : "", -1, SQLITE_STATIC);
     if (version)
@@ -403,7 +414,7 @@ int ak_store_replace(ak_store_t *s, const char *name, const ak_rel_t *rel, const
             ak_store_tx_abort(t);
             return -1;
         }
-    return ak_store_tx_commit(t, version, run_id, (int64_t)rel->nrows, err);
+    return ak_store_tx_commit(t, version, run_id, (int64_t)rel->nrows, NULL, err);
 }
 
 int ak_store_drop(ak_store_t *s, const char *name, ak_err_t *err)
@@ -438,6 +449,7 @@ void ak_store_info_free(ak_store_table_t *t)
     ak_free(t->names);
     ak_free(t->types);
     ak_free(t->version);
+    ak_free(t->inputs);
     memset(t, 0, sizeof *t);
 }
 
@@ -445,7 +457,8 @@ int ak_store_info(ak_store_t *s, const char *name, ak_store_table_t *out, ak_err
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    if (ak_db_prepare(s->db, "SELECT columns, version, run_id, rows, updated_us FROM _akili_tables WHERE name = ?", &st,
+    if (ak_db_prepare(s->db,
+                      "SELECT columns, version, run_id, rows, updated_us, inputs FROM _akili_tables WHERE name = ?", &st,
                       err))
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -460,6 +473,7 @@ int ak_store_info(ak_store_t *s, const char *name, ak_store_table_t *out, ak_err
     out->run_id = sqlite3_column_int64(st, 2);
     out->rows = sqlite3_column_int64(st, 3);
     out->updated_us = sqlite3_column_int64(st, 4);
+    out->inputs = ak_db_col_text(st, 5, &oom);
     sqlite3_finalize(st);
     int n = cols && *cols ? 1 : 0;
     for (char *p = cols; p && *p; p++)

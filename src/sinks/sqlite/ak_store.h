@@ -37,6 +37,7 @@ typedef struct ak_store_table {
     int64_t run_id;
     int64_t rows;
     int64_t updated_us;
+    char *inputs;        /* {"input": position, ...}: what the rows reflect (NULL: unknown) */
 } ak_store_table_t;
 
 int ak_store_open(const char *home, const char *ns, ak_store_t **out, ak_err_t *err);
@@ -56,8 +57,10 @@ int ak_store_tx_delete(ak_store_tx_t *t, int64_t rowid, ak_err_t *err);
 int ak_store_tx_read(ak_store_tx_t *t, int64_t rowid, ak_val_t *row, ak_arena_t *a, ak_err_t *err);
 /* Copies every row of table `from` (same columns), keeping rowids. */
 int ak_store_tx_copy(ak_store_tx_t *t, const char *from, ak_err_t *err);
-/* Commits, recording the table's version, run and row count; frees t. */
-int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, int64_t rows, ak_err_t *err);
+/* Commits, recording the table's version, run, row count and the input
+ * positions its contents reflect (JSON, may be NULL); frees t. */
+int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, int64_t rows, const char *inputs,
+                       ak_err_t *err);
 void ak_store_tx_abort(ak_store_tx_t *t);
 
 /* Replaces table `name` with the rows of rel (atomically), with indexes. */

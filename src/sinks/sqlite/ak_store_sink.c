@@ -297,8 +297,8 @@ done:
     return rc;
 }
 
-int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, ak_store_sink_report_t *rep,
-                          ak_err_t *err)
+int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
+                          ak_store_sink_report_t *rep, ak_err_t *err)
 {
     memset(rep, 0, sizeof *rep);
     ak_store_tx_t *tx;
@@ -315,7 +315,7 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
         s->rows = rows_before;
         return -1;
     }
-    if (ak_store_tx_commit(tx, version, run_id, s->rows, err))
+    if (ak_store_tx_commit(tx, version, run_id, s->rows, inputs, err))
         return -1;
     s->published = true;
     ak_kbag_free(s->pending);
@@ -326,8 +326,8 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
     return 0;
 }
 
-int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id, int64_t *rows,
-                          ak_err_t *err)
+int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id,
+                          const char *inputs, int64_t *rows, ak_err_t *err)
 {
     ak_store_tx_t *tx;
     if (ak_store_begin(s->o.store, name, s->o.ncols, s->o.names, s->o.types, NULL, 0, true, &tx, err))
@@ -367,7 +367,7 @@ int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *vers
     }
     if (rows)
         *rows = n;
-    return ak_store_tx_commit(tx, version, run_id, n, err);
+    return ak_store_tx_commit(tx, version, run_id, n, inputs, err);
 }
 
 int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err)

@@ -46,13 +46,14 @@ bool ak_store_sink_pending(const ak_store_sink_t *s);
 int64_t ak_store_sink_staged(const ak_store_sink_t *s);
 /* Rows the table would hold with the staged changes published. */
 int64_t ak_store_sink_rows(const ak_store_sink_t *s);
-/* Applies everything staged in one transaction. */
-int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, ak_store_sink_report_t *rep,
-                          ak_err_t *err);
+/* Applies everything staged in one transaction, recording the input
+ * positions (JSON) the table then reflects. */
+int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
+                          ak_store_sink_report_t *rep, ak_err_t *err);
 /* Writes what the table would hold if the staged changes were published to
  * table `name` (replacing it), without publishing them. */
-int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id, int64_t *rows,
-                          ak_err_t *err);
+int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id,
+                          const char *inputs, int64_t *rows, ak_err_t *err);
 /* The published rows plus the staged changes, as a relation (strings in
  * the relation's arena or the flow's). */
 int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err);
