@@ -65,6 +65,9 @@ typedef struct run {
     int64_t last_step_now;
     int64_t batch_t0, commit_us; /* when the micro-batch's reading began; how long committing took */
     int64_t batch_records;       /* records read in the micro-batch */
+    int64_t budget_us;           /* how long a continuous micro-batch may read */
+    char *published_inputs;      /* the positions the serving table reflects */
+    bool behind;                 /* the last read stopped on its budget */
     /* the quality results last recorded, to record only changes */
     ak_check_result_t *last;
     bool have_last;
@@ -220,6 +223,8 @@ static int64_t ingest(run_t *r, ak_err_t *err)
     int64_t total = 0;
     size_t per_call = r->o->batch_records ? r->o->batch_records : 4096;
     int64_t started = ak_mono_us();
+    r->budget_us = r->behind ? (r->budget_us < 5 * AK_US_PER_SEC ? r->budget_us * 2 : 10 * AK_US_PER_SEC) : 200000;
+    r->behind = false;
     /* tables (`strategy: incremental`) before streams: a join then meets
      * each profile before the events that look it up, instead of
      * re-emitting every joined event when the profile arrives later */
@@ -260,9 +265,13 @@ static int64_t ingest(run_t *r, ak_err_t *err)
                 r->timed_out = true;
                 break;
             }
-            /* a continuous run keeps micro-batches small, so results stay fresh */
-            if (!r->o->once && ak_mono_us() - started > 200000)
+            /* a continuous run keeps micro-batches short, so results stay
+             * fresh; catching up on a backlog, each one may take twice as
+             * long as the last (fewer, larger publishes), up to 10 s */
+            if (!r->o->once && ak_mono_us() - started > r->budget_us) {
+                r->behind = true;
                 break;
+            }
             if (r->o->progress && got % (1 << 20) < (int64_t)per_call)
                 ak_log_info(r->tag, "%s: %" PRId64 " records read", in->def->name, got);
         }
@@ -278,13 +287,18 @@ static int64_t ingest(run_t *r, ak_err_t *err)
         }
         in->records += got;
         in->dead += (int64_t)(r->ndead - dead_before);
-        if (got || r->ndead > dead_before) {
+        /* a position can move without records (a tombstone, a blank line):
+         * that too is committed, and recorded with the published table */
+        char *p = in->ops->position(in->src);
+        if (!p)
+            return ak_err_nomem(err);
+        const char *last = in->pending ? in->pending : in->position;
+        if (got || r->ndead > dead_before || !last || strcmp(p, last) != 0) {
             in->dirty = true;
-            char *p = in->ops->position(in->src);
-            if (!p)
-                return ak_err_nomem(err);
             ak_free(in->pending);
             in->pending = p;
+        } else {
+            ak_free(p);
         }
         total += got + (int64_t)(r->ndead - dead_before);
     }
@@ -467,11 +481,16 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
         if (!was || last)
             ak_log_warn(r->tag, "%s", r->rec.message ? r->rec.message : "publishing blocked");
     } else {
-        if (ak_store_sink_pending(r->df.sink)) {
+        /* publish the changes, or only the positions when they alone moved */
+        bool moved = !r->published_inputs || strcmp(r->published_inputs, inputs) != 0;
+        if (ak_store_sink_pending(r->df.sink) || moved) {
             if (ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, inputs, &rep, err))
                 goto done;
             r->rec.published++;
             r->rec.last_publish_us = ak_wall_us();
+            ak_free(r->published_inputs);
+            r->published_inputs = inputs;
+            inputs = NULL;
         }
         if (r->candidate_written || r->rec.batches == 1) {
             if (ak_store_drop(r->store, cname, err))
@@ -657,6 +676,7 @@ out:
     free_dead(&r);
     ak_free(r.dead);
     ak_free(r.rec.message);
+    ak_free(r.published_inputs);
     if (r.last)
         ak_quality_results_free(r.last, nc);
     ak_free(r.last);

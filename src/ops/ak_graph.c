@@ -471,7 +471,16 @@ static ak_op_t *build(builder_t *b, const ak_plan_t *p)
         ak_op_t *l = build(b, p->child), *r = l ? build(b, p->right) : NULL;
         if (!r)
             return NULL;
-        op = ak_op_join_new(l, r, p, need_of(b, p), need_of(b, p->child), need_of(b, p->right), b->err);
+        /* a lookup join: the left side listed by key from its producer */
+        bool pull = (p->join == JOIN_INNER || p->join == JOIN_LEFT) && p->nkeys > 0 && p->nkeys <= 64 &&
+                    l->vt->can_list && l->vt->list;
+        int lcols[64];
+        for (int k = 0; pull && k < p->nkeys; k++) {
+            pull = p->lkeys[k]->kind == EX_COL;
+            lcols[k] = pull ? p->lkeys[k]->col : -1;
+        }
+        pull = pull && l->vt->can_list(l, lcols, p->nkeys);
+        op = ak_op_join_new(l, r, p, need_of(b, p), need_of(b, p->child), need_of(b, p->right), pull, b->err);
         if (op && add_op(b, op))
             op = NULL;
         break;

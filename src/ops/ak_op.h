@@ -33,6 +33,9 @@ typedef struct ak_opcx {
     ak_intern_t *strs;
 } ak_opcx_t;
 
+/* Receives one row of an operator's current output (see `list`). */
+typedef int (*ak_list_fn)(void *ctx, const ak_val_t *row, int64_t w);
+
 typedef struct ak_op_vt {
     const char *kind;
     int (*step)(ak_op_t *op, ak_opcx_t *cx);
@@ -40,6 +43,11 @@ typedef struct ak_op_vt {
     size_t (*bytes)(const ak_op_t *op);
     /* One line: what the operator computes and over which key. */
     void (*describe)(const ak_op_t *op, ak_buf_t *out);
+    /* Optional: the operator can list its current output rows whose
+     * columns cols[0..n) equal a key (so a consumer need not keep a copy),
+     * and does: fn for each such row, with its multiplicity. */
+    bool (*can_list)(const ak_op_t *op, const int *cols, int n);
+    int (*list)(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_val_t *key, int n, ak_list_fn fn, void *ctx);
 } ak_op_vt_t;
 
 struct ak_op {
@@ -111,8 +119,10 @@ ak_op_t *ak_op_one_row_new(const ak_plan_t *p, ak_err_t *err);
  * input and re-evaluate when the clock moves. */
 ak_op_t *ak_op_map_new(ak_op_t *in, const ak_plan_t *const *nodes, const bool *const *needs, int n, const bool *inneed,
                        ak_err_t *err);
+/* pull_left: the left input can list its rows by the join key (can_list),
+ * so they are not kept; INNER and LEFT joins only. */
 ak_op_t *ak_op_join_new(ak_op_t *l, ak_op_t *r, const ak_plan_t *p, const bool *need, const bool *lneed,
-                        const bool *rneed, ak_err_t *err);
+                        const bool *rneed, bool pull_left, ak_err_t *err);
 ak_op_t *ak_op_group_new(ak_op_t *in, const ak_plan_t *p, const bool *need, ak_err_t *err);
 ak_op_t *ak_op_window_new(ak_op_t *in, const ak_plan_t *p, const bool *need, const bool *inneed, ak_err_t *err);
 /* Session windows: w1 = LAG over (PARTITION BY k ORDER BY t), chain = the

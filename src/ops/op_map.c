@@ -365,7 +365,60 @@ static void find_temporal(map_t *m, const ak_plan_t *const *nodes, int n)
     m->tbound = bound;
 }
 
-static const ak_op_vt_t map_vt = {"map", map_step, map_destroy, map_bytes, map_describe};
+/* Output columns back to input columns through the chain (projections
+ * that pass them through); false if one is computed. */
+static bool map_cols(const map_t *m, const int *cols, int n, int *in)
+{
+    for (int j = 0; j < n; j++) {
+        int c = cols[j];
+        for (int i = m->n - 1; i >= 0 && c >= 0; i--) {
+            const ak_plan_t *p = m->nodes[i];
+            if (p->kind == P_PROJECT)
+                c = p->exprs[c]->kind == EX_COL ? p->exprs[c]->col : -1;
+        }
+        if (c < 0)
+            return false;
+        in[j] = c;
+    }
+    return true;
+}
+
+static bool map_can_list(const ak_op_t *op, const int *cols, int n)
+{
+    const map_t *m = (const map_t *)op;
+    int in[64];
+    const ak_op_t *src = op->in[0];
+    return !m->rows && n <= 64 && map_cols(m, cols, n, in) && src->vt->can_list && src->vt->list &&
+           src->vt->can_list(src, in, n);
+}
+
+typedef struct fwd {
+    map_t *m;
+    ak_opcx_t *cx;
+    ak_list_fn fn;
+    void *ctx;
+} fwd_t;
+
+static int forward(void *ctx, const ak_val_t *row, int64_t w)
+{
+    fwd_t *f = ctx;
+    const ak_val_t *o;
+    if (run(f->m, f->cx, row, &o))
+        return -1;
+    return o ? f->fn(f->ctx, o, w) : 0;
+}
+
+static int map_list(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_val_t *key, int n, ak_list_fn fn, void *ctx)
+{
+    map_t *m = (map_t *)op;
+    int in[64];
+    if (n > 64 || m->rows || !map_cols(m, cols, n, in) || !op->in[0]->vt->list)
+        return 1;
+    fwd_t f = {m, cx, fn, ctx};
+    return op->in[0]->vt->list(op->in[0], cx, in, key, n, forward, &f);
+}
+
+static const ak_op_vt_t map_vt = {"map", map_step, map_destroy, map_bytes, map_describe, map_can_list, map_list};
 
 ak_op_t *ak_op_map_new(ak_op_t *in, const ak_plan_t *const *nodes, const bool *const *needs, int n, const bool *inneed,
                        ak_err_t *err)

@@ -43,9 +43,14 @@ typedef struct sess {
     int n2;                  /* w2's input columns */
     int k;                   /* running sums (w2's calls) */
     bool rows_frame;         /* ROWS frame: no peers */
-    ak_pack_t pack;
+    ak_pack_t pack;          /* the input columns a row keeps (not the partition key) */
     int npart, nord;
-    int *part_col, *ord_col; /* pack positions */
+    int *part_child;         /* partition key: input columns */
+    bool *part_packed;       /* ... also kept in the row (a floating key keeps its exact bits) */
+    int *part_out;           /* ... passed through to this output column (-1: not) */
+    int *ord_col;            /* ORDER BY: pack positions */
+    bool has_lag;            /* rows keep the LAG value they were emitted with (an output reads it) */
+    const ak_val_t *cur_key; /* the partition being worked on */
     bool *desc, *nulls_first;
     const ak_expr_t *lag_arg;
     int lag_pos;             /* pack position when LAG's argument is a column, else -1 */
@@ -66,14 +71,26 @@ typedef struct sess {
     size_t ntouched, cap_touched;
     uint64_t entries;
     /* scratch */
-    ak_val_t *key, *x, *w1row, *buf[2], *tmpx, *lags;
+    ak_val_t *key, *x, *w1row, *buf[2], *tmpx, *lags, *listrow;
     size_t cap_lags;
     int64_t *v, *vc;
 } sess_t;
 
 static ak_val_t *E_X(const sess_t *s, uint8_t *e) { (void)s; return (ak_val_t *)e; }
 static ak_val_t *E_LAG(const sess_t *s, uint8_t *e) { return (ak_val_t *)e + s->pack.n; }
-static int64_t *E_SUM(const sess_t *s, uint8_t *e) { return (int64_t *)(E_LAG(s, e) + 1); }
+static int64_t *E_SUM(const sess_t *s, uint8_t *e) { return (int64_t *)(E_LAG(s, e) + (s->has_lag ? 1 : 0)); }
+static const ak_val_t null_val = {{0}, 0, AK_NULL};
+/* The LAG value an entry was emitted with, when an output needs it. */
+static const ak_val_t *E_LAGV(const sess_t *s, uint8_t *e) { return s->has_lag ? E_LAG(s, e) : &null_val; }
+
+/* A kept row back to the input's width, partition key included. */
+static void unpack_x(const sess_t *s, const ak_val_t *x, ak_val_t *row)
+{
+    ak_unpack(&s->pack, x, row);
+    for (int i = 0; i < s->npart; i++)
+        if (!s->part_packed[i])
+            row[s->part_child[i]] = s->cur_key[i];
+}
 static uint64_t *E_FLAGS(const sess_t *s, uint8_t *e) { return (uint64_t *)(E_SUM(s, e) + 2 * s->k); }
 static uint8_t *ENT(const sess_t *s, const part_t *p, uint32_t i) { return p->e + (size_t)i * s->esize; }
 
@@ -149,14 +166,14 @@ static int lag_of(sess_t *s, ak_opcx_t *cx, part_t *p, uint32_t i, ak_val_t *out
         *out = prev[s->lag_pos];
         return 0;
     }
-    ak_unpack(&s->pack, prev, s->tmpx);
+    unpack_x(s, prev, s->tmpx);
     return ak_op_eval(cx, s->lag_arg, s->tmpx, out);
 }
 
 /* y = chain(x ++ lag): w2's input row; returns a pointer to it. */
 static int chain(sess_t *s, ak_opcx_t *cx, const ak_val_t *x, const ak_val_t *lag, const ak_val_t **y)
 {
-    ak_unpack(&s->pack, x, s->w1row);
+    unpack_x(s, x, s->w1row);
     s->w1row[s->n0] = *lag;
     const ak_val_t *cur = s->w1row;
     int which = 0;
@@ -221,7 +238,7 @@ static int emit(sess_t *s, ak_opcx_t *cx, const ak_val_t *y, const int64_t *sums
 static int retract(sess_t *s, ak_opcx_t *cx, uint8_t *e)
 {
     const ak_val_t *y;
-    if (chain(s, cx, E_X(s, e), E_LAG(s, e), &y))
+    if (chain(s, cx, E_X(s, e), E_LAGV(s, e), &y))
         return -1;
     return emit(s, cx, y, E_SUM(s, e), -1);
 }
@@ -281,11 +298,17 @@ static int insert_at(sess_t *s, part_t *p, uint32_t at, const ak_val_t *x)
     uint8_t *e = ENT(s, p, at);
     memset(e, 0, s->esize);
     memcpy(E_X(s, e), x, sizeof *x * (size_t)s->pack.n);
-    *E_LAG(s, e) = ak_v_null();
     *E_FLAGS(s, e) = F_NEW;
     p->n++;
     p->nflag++;
     s->entries++;
+    /* the row after it has a new predecessor (its LAG may change) */
+    if (at + 1 < p->n) {
+        uint64_t *f = E_FLAGS(s, ENT(s, p, at + 1));
+        if (!*f)
+            p->nflag++;
+        *f |= F_DIRTY;
+    }
     return 0;
 }
 
@@ -354,7 +377,7 @@ static int settle(sess_t *s, ak_opcx_t *cx, part_t *p)
             }
             if (!gold)
                 gold = E_SUM(s, en);
-            if (*E_FLAGS(s, en) || !same_val(E_LAG(s, en), &s->lags[e - i]))
+            if (*E_FLAGS(s, en) || (s->has_lag && !same_val(E_LAG(s, en), &s->lags[e - i])))
                 clean = false;
         }
         if (clean) {
@@ -382,7 +405,8 @@ static int settle(sess_t *s, ak_opcx_t *cx, part_t *p)
             uint8_t *en = ENT(s, p, e);
             uint64_t *fl = E_FLAGS(s, en);
             bool fresh = *fl & F_NEW;
-            bool lag_same = !fresh && same_val(E_LAG(s, en), &s->lags[e - i]);
+            /* without a kept LAG, a flagged row may have a new one */
+            bool lag_same = !fresh && (s->has_lag ? same_val(E_LAG(s, en), &s->lags[e - i]) : !*fl);
             bool sum_same = !fresh && memcmp(E_SUM(s, en), gnew, sizeof(int64_t) * 2 * (size_t)k) == 0;
             if (*fl) {
                 *fl = 0;
@@ -398,7 +422,8 @@ static int settle(sess_t *s, ak_opcx_t *cx, part_t *p)
                 return -1;
             if (!fresh && lag_same && emit(s, cx, y, E_SUM(s, en), -1))
                 return -1;
-            *E_LAG(s, en) = s->lags[e - i];
+            if (s->has_lag)
+                *E_LAG(s, en) = s->lags[e - i];
             memcpy(E_SUM(s, en), gnew, sizeof(int64_t) * 2 * (size_t)k);
             if (emit(s, cx, y, gnew, 1))
                 return -1;
@@ -434,7 +459,7 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
         int64_t w = in->w[r];
         ak_pack(&s->pack, row, s->x);
         for (int i = 0; i < s->npart; i++)
-            s->key[i] = s->x[s->part_col[i]];
+            s->key[i] = row[s->part_child[i]];
         uint64_t h = ak_row_hash(s->key, s->npart);
         uint32_t g = find_part(s, s->key, h, w > 0);
         if (g == AK_KBAG_OOM)
@@ -442,6 +467,7 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
         if (g == UINT32_MAX)
             return ak_errf(cx->err, AK_E_INTERNAL, "session window: a retracted row was never inserted");
         part_t *p = &s->parts[g];
+        s->cur_key = s->pkeys + (size_t)g * (size_t)s->npart;
         if (p->step != s->stepno) {
             p->step = s->stepno;
             p->lo = UINT32_MAX;
@@ -469,6 +495,7 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
     }
     for (size_t t = 0; t < s->ntouched; t++) {
         uint32_t g = s->touched[t];
+        s->cur_key = s->pkeys + (size_t)g * (size_t)s->npart;
         if (settle(s, cx, &s->parts[g]))
             return -1;
         if (s->parts[g].n == 0)
@@ -488,7 +515,9 @@ static void session_destroy(ak_op_t *op)
     ak_free(s->touched);
     ak_hidx_free(&s->idx);
     ak_pack_fini(&s->pack);
-    ak_free(s->part_col);
+    ak_free(s->part_child);
+    ak_free(s->part_packed);
+    ak_free(s->part_out);
     ak_free(s->ord_col);
     ak_free(s->desc);
     ak_free(s->nulls_first);
@@ -501,6 +530,7 @@ static void session_destroy(ak_op_t *op)
     ak_free(s->buf[1]);
     ak_free(s->tmpx);
     ak_free(s->lags);
+    ak_free(s->listrow);
     ak_free(s->v);
     ak_free(s->vc);
 }
@@ -523,7 +553,7 @@ static void session_describe(const ak_op_t *op, ak_buf_t *out)
     ak_buf_puts(out, s->k == 1 ? "sum" : "sums");
     ak_buf_puts(out, " over (PARTITION BY");
     for (int i = 0; i < s->npart; i++)
-        ak_buf_printf(out, "%s %s", i ? "," : "", in[s->pack.cols[s->part_col[i]]]);
+        ak_buf_printf(out, "%s %s", i ? "," : "", in[s->part_child[i]]);
     ak_buf_puts(out, " ORDER BY");
     for (int i = 0; i < s->nord; i++)
         ak_buf_printf(out, "%s %s%s", i ? "," : "", in[s->pack.cols[s->ord_col[i]]], s->desc[i] ? " DESC" : "");
@@ -532,7 +562,71 @@ static void session_describe(const ak_op_t *op, ak_buf_t *out)
                   s->rows_frame ? " ROWS" : "", s->live, (unsigned long long)s->entries, s->esize);
 }
 
-static const ak_op_vt_t session_vt = {"session", session_step, session_destroy, session_bytes, session_describe};
+/* Which partition key column each of cols is; false unless cols are exactly
+ * the partition key (in any order). */
+static bool key_order(const sess_t *s, const int *cols, int n, int *which)
+{
+    if (n != s->npart || n == 0)
+        return false;
+    for (int j = 0; j < n; j++) {
+        which[j] = -1;
+        for (int i = 0; i < s->npart; i++)
+            if (s->part_out[i] >= 0 && s->part_out[i] == cols[j])
+                which[j] = i;
+        if (which[j] < 0)
+            return false;
+        for (int k = 0; k < j; k++)
+            if (which[k] == which[j])
+                return false;
+    }
+    return true;
+}
+
+static bool session_can_list(const ak_op_t *op, const int *cols, int n)
+{
+    int which[64];
+    return n <= 64 && key_order((const sess_t *)op, cols, n, which);
+}
+
+static int session_list(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_val_t *key, int n, ak_list_fn fn,
+                        void *ctx)
+{
+    sess_t *s = (sess_t *)op;
+    int which[64];
+    if (n > 64 || !key_order(s, cols, n, which))
+        return 1;
+    for (int j = 0; j < n; j++)
+        s->key[which[j]] = key[j];
+    uint32_t g = find_part(s, s->key, ak_row_hash(s->key, s->npart), false);
+    if (g == UINT32_MAX || g == AK_KBAG_OOM)
+        return 0;
+    part_t *p = &s->parts[g];
+    s->cur_key = s->pkeys + (size_t)g * (size_t)s->npart;
+    ak_val_t *row = s->listrow;
+    for (uint32_t i = 0; i < p->n; i++) {
+        uint8_t *en = ENT(s, p, i);
+        const ak_val_t *y;
+        if (chain(s, cx, E_X(s, en), E_LAGV(s, en), &y))
+            return -1;
+        memcpy(row, y, sizeof *row * (size_t)s->n2);
+        const int64_t *sums = E_SUM(s, en);
+        for (int c = 0; c < s->k; c++)
+            row[s->n2 + c] = (s->is_count[c] || sums[2 * c + 1]) ? ak_v_int(sums[2 * c]) : ak_v_null();
+        int rc = fn(ctx, row, 1);
+        if (rc)
+            return rc < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
+static const ak_op_vt_t session_vt = {"session",        session_step,    session_destroy, session_bytes, session_describe,
+                                      session_can_list, session_list};
+
+static int lag_arg_col(const ak_plan_t *w1)
+{
+    const ak_expr_t *a = w1->wins[0].agg.args[0];
+    return a->kind == EX_COL ? a->col : -1;
+}
 
 static int col_pos(const sess_t *s, const ak_expr_t *e)
 {
@@ -570,9 +664,35 @@ ak_op_t *ak_op_session_new(ak_op_t *in, const ak_plan_t *w1, const ak_plan_t *co
     for (int i = 0; i < nchain; i++)
         if (chain_nodes[i]->ncols > width)
             width = chain_nodes[i]->ncols;
-    if (s->k > 8 || ak_pack_init(&s->pack, inneed, in->ncols))
+    if (s->k > 8 || s->npart > 64)
         goto nomem;
-    s->part_col = ak_malloc(sizeof(int) * (size_t)(s->npart + 1));
+    s->part_child = ak_malloc(sizeof(int) * (size_t)(s->npart + 1));
+    s->part_packed = ak_malloc(sizeof(bool) * (size_t)(s->npart + 1));
+    s->part_out = ak_malloc(sizeof(int) * (size_t)(s->npart + 1));
+    bool *keep = ak_malloc(sizeof(bool) * (size_t)(in->ncols + 1));
+    if (!s->part_child || !s->part_packed || !s->part_out || !keep) {
+        ak_free(keep);
+        goto nomem;
+    }
+    /* the partition key is stored once per partition, not in every row
+     * (unless it is floating point, or also sorted on or lagged) */
+    for (int c = 0; c < in->ncols; c++)
+        keep[c] = !inneed || inneed[c];
+    for (int i = 0; i < s->npart; i++) {
+        const ak_expr_t *e = w1->part[i];
+        s->part_child[i] = e->col;
+        bool also = e->col == lag_arg_col(w1);
+        for (int k = 0; k < s->nord; k++)
+            also |= w1->ord[k].expr->kind == EX_COL && w1->ord[k].expr->col == e->col;
+        ak_type_t t = in->types[e->col];
+        s->part_packed[i] = also || t == AK_FLOAT || t == AK_DOUBLE;
+        if (!s->part_packed[i])
+            keep[e->col] = false;
+    }
+    int prc = ak_pack_init(&s->pack, keep, in->ncols);
+    ak_free(keep);
+    if (prc)
+        goto nomem;
     s->ord_col = ak_malloc(sizeof(int) * (size_t)(s->nord + 1));
     s->desc = ak_malloc(sizeof(bool) * (size_t)(s->nord + 1));
     s->nulls_first = ak_malloc(sizeof(bool) * (size_t)(s->nord + 1));
@@ -584,19 +704,54 @@ ak_op_t *ak_op_session_new(ak_op_t *in, const ak_plan_t *w1, const ak_plan_t *co
     s->buf[0] = ak_malloc(sizeof(ak_val_t) * (size_t)width);
     s->buf[1] = ak_malloc(sizeof(ak_val_t) * (size_t)width);
     s->tmpx = ak_malloc(sizeof(ak_val_t) * (size_t)(s->n0 + 1));
+    s->listrow = ak_malloc(sizeof(ak_val_t) * (size_t)(w2->ncols + 1));
     s->v = ak_malloc(sizeof(int64_t) * (size_t)(s->k + 1));
     s->vc = ak_malloc(sizeof(int64_t) * (size_t)(s->k + 1));
-    if (!s->part_col || !s->ord_col || !s->desc || !s->nulls_first || !s->sum_arg || !s->is_count || !s->key ||
-        !s->x || !s->w1row || !s->buf[0] || !s->buf[1] || !s->tmpx || !s->v || !s->vc)
+    if (!s->ord_col || !s->desc || !s->nulls_first || !s->sum_arg || !s->is_count || !s->key || !s->x ||
+        !s->w1row || !s->buf[0] || !s->buf[1] || !s->tmpx || !s->listrow || !s->v || !s->vc)
         goto nomem;
-    for (int i = 0; i < s->npart; i++)
-        if ((s->part_col[i] = col_pos(s, w1->part[i])) < 0)
-            goto bad;
     for (int i = 0; i < s->nord; i++) {
         if ((s->ord_col[i] = col_pos(s, w1->ord[i].expr)) < 0)
             goto bad;
         s->desc[i] = w1->ord[i].desc;
         s->nulls_first[i] = w1->ord[i].nulls_first;
+    }
+    /* which outputs pass the partition key through, and does any output
+     * (read downstream) depend on the LAG value */
+    bool dep[1024] = {0}, nd[1024];
+    int wide = s->n0 + 1;
+    if (width > 1024)
+        goto nomem;
+    int from[1024];
+    for (int c = 0; c < wide; c++)
+        from[c] = c;
+    dep[s->n0] = true;
+    for (int i = 0; i < nchain; i++) {
+        const ak_plan_t *cp = chain_nodes[i];
+        if (cp->kind != P_PROJECT)
+            continue;
+        int nf[1024];
+        for (int c = 0; c < cp->ncols; c++) {
+            const ak_expr_t *e = cp->exprs[c];
+            bool cols[1024] = {0};
+            ak_expr_cols(e, cols, wide);
+            nd[c] = false;
+            for (int k = 0; k < wide; k++)
+                nd[c] |= cols[k] && dep[k];
+            nf[c] = e->kind == EX_COL ? from[e->col] : -1;
+        }
+        wide = cp->ncols;
+        memcpy(dep, nd, sizeof(bool) * (size_t)wide);
+        memcpy(from, nf, sizeof(int) * (size_t)wide);
+    }
+    s->has_lag = false;
+    for (int c = 0; c < s->n2 && c < wide; c++)
+        s->has_lag |= dep[c] && (!need || need[c]);
+    for (int i = 0; i < s->npart; i++) {
+        s->part_out[i] = -1;
+        for (int c = 0; c < s->n2 && c < wide && s->part_out[i] < 0; c++)
+            if (from[c] == s->part_child[i])
+                s->part_out[i] = c;
     }
     s->lag_arg = w1->wins[0].agg.args[0];
     s->lag_pos = col_pos(s, s->lag_arg);
@@ -605,8 +760,8 @@ ak_op_t *ak_op_session_new(ak_op_t *in, const ak_plan_t *w1, const ak_plan_t *co
         s->is_count[c] = a->fn == AGG_COUNT || a->fn == AGG_COUNT_STAR;
         s->sum_arg[c] = a->fn == AGG_COUNT_STAR ? NULL : a->args[0];
     }
-    /* entry: packed row, LAG value, (sum, count) per call, flags */
-    s->esize = sizeof(ak_val_t) * (size_t)(s->pack.n + 1) + sizeof(int64_t) * (size_t)(2 * s->k + 1);
+    /* entry: kept columns, the LAG value (if read), (sum, count) per call, flags */
+    s->esize = sizeof(ak_val_t) * (size_t)(s->pack.n + (s->has_lag ? 1 : 0)) + sizeof(int64_t) * (size_t)(2 * s->k + 1);
     return &s->op;
 bad:
     ak_errf(err, AK_E_INTERNAL, "session window: a key column is not kept");

@@ -446,15 +446,28 @@ def run_seed(args, seed, held):
             logs.click.insert(at, (json.dumps(bad), "c"))
             logs.click.insert(at + 40, (json.dumps({"op": "d", "before": bad, "after": None}), "d"))
         bs = batches(logs, rng, args.batch_max)
-        oracle = Oracle(work)
         ak = Akili(args.akili, work, held)
         sizes = {CLICK: 0, PROF: 0}
-        last_ok = None          # rows of the last state that passed the gate
+        written = {CLICK: [], PROF: []}    # (end offset, line) per file
+        oracle = Oracle(work)              # over everything written so far
+
+        def oracle_at(inputs):
+            """The oracle over the lines up to the positions a table reflects."""
+            o = Oracle(work)
+            for fname, name in ((CLICK, "clickstream"), (PROF, "user_profiles")):
+                upto = offset_of(inputs, name)
+                for end, line in written[fname]:
+                    if end > upto:
+                        break
+                    o.apply(fname, line)
+            return o.rows()
+
         for bi, b in enumerate(bs):
             for fname, line in b:
                 with open(os.path.join(ak.data, fname), "a") as f:
                     f.write(line + "\n")
                 sizes[fname] = os.path.getsize(os.path.join(ak.data, fname))
+                written[fname].append((sizes[fname], line))
                 oracle.apply(fname, line)
             stats["batches"] += 1
             stats["lines"] += len(b)
@@ -464,14 +477,20 @@ def run_seed(args, seed, held):
             while True:
                 ak.alive()
                 if blocked:
-                    # wait until akili committed the batch, then give it a moment to evaluate
+                    # nothing past the blocking event may be published: wait
+                    # until akili committed the batch and had time to evaluate it,
+                    # then check the table against what it says it reflects
                     c = ak.committed()
                     if c.get("clickstream") == sizes[CLICK] and c.get("user_profiles") == sizes[PROF]:
                         time.sleep(0.2)
                         inputs, rows = ak.published()
-                        if last_ok is not None and normalise(rows or []) != last_ok:
-                            raise Failure(f"seed {seed} batch {bi}: the published table changed while a critical "
-                                          f"check failed\n" + diff(normalise(rows or []), last_ok))
+                        got = normalise(rows or [])
+                        if any(r[0] is None for r in got):
+                            raise Failure(f"seed {seed} batch {bi}: a NULL user was published past a critical check")
+                        exp = oracle_at(inputs)
+                        if got != exp:
+                            raise Failure(f"seed {seed} batch {bi}: while blocked, the published table differs from "
+                                          f"the oracle at the positions it reflects ({inputs})\n" + diff(got, exp))
                         stats["held"] += 1
                         break
                 else:
@@ -483,7 +502,6 @@ def run_seed(args, seed, held):
                             raise Failure(f"seed {seed} batch {bi} ({len(b)} lines, {stats['lines']} so far): the "
                                           f"published table differs from the batch oracle\n" + diff(got, want) +
                                           f"\n  data kept in {work}")
-                        last_ok = got
                         break
                 if time.time() > deadline:
                     raise Failure(f"seed {seed} batch {bi}: akili did not publish the micro-batch within 60 s "

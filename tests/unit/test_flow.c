@@ -380,9 +380,19 @@ AK_TEST(windows)
     AK_CHECK(run_query("SELECT v, RANK() OVER (ORDER BY v) FROM " T, SEEDS, BATCHES, true, "window"));
 }
 
+static const char *SESSION_ROWS =
+    "WITH o AS (SELECT k, ts, v, s, LAG(ts) OVER (PARTITION BY k ORDER BY ts, v, s) AS prev FROM " T "), "
+    "b AS (SELECT *, CASE WHEN prev IS NULL OR DATEDIFF('minute', prev, ts) > 30 THEN 1 ELSE 0 END AS is_new FROM o), "
+    "n AS (SELECT *, SUM(is_new) OVER (PARTITION BY k ORDER BY ts, v, s) AS num FROM b) "
+    "SELECT n.k, n.ts, n.prev, n.is_new, n.num, p.name FROM n JOIN " P " p ON n.k = p.k AND n.v < p.c";
+
 AK_TEST(sessions)
 {
     AK_CHECK(run_query(SESSIONS, SEEDS * 2, BATCHES, true, "session window"));
+    AK_CHECK(run_query(SESSIONS, 1, 3, true, "left lookup join"));
+    /* LAG values in the output (kept per row; ordered on enough columns that
+     * ties do not make LAG ambiguous), an inner lookup join with a residual */
+    AK_CHECK(run_query(SESSION_ROWS, SEEDS * 2, BATCHES, true, "inner lookup join"));
 }
 
 AK_TEST(sets)
