@@ -16,7 +16,7 @@ MUTANTS=(
 "session-clean-group-sum|src/ops/op_session.c|s/gnew\[c\] = cum\[c\] + (gold\[c\] - oldcum\[c\]);/gnew[c] = gold[c];/"
 "session-peer-delete|src/ops/op_session.c|s/flag_dirty(p, E_FLAGS(s, ENT(s, p, at - 1)));/(void)0;/"
 "session-boundary|src/ops/op_session.c|s/if (!changed \&\& p->nflag == 0)/if (!changed)/"
-"join-no-null-extension|src/ops/op_join.c|s/if (!any \&\& j->s\[0\].outer) {/if (0) {/"
+"join-no-null-extension|src/ops/op_join.c|s/if (!any \&\& j->s\[0\].outer) {/if (!any \&\& !j->s[0].outer) {/"
 "join-profile-change-not-retracted|src/ops/op_join.c|s/join_rows(j, r->cx, l, j->old_rows, j->old_cnt, j->nold, -w) ||//"
 "group-min-after-delete|src/core/ak_mset.c|0,/if (r.c\[at\] == 0) {/s//if (r.c[at] < 0) {/"
 "group-old-row-kept|src/ops/op_group.c|s/if (old \&\& ak_delta_add(\&op->out, old, -1))/if (0)/"
