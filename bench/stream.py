@@ -283,22 +283,26 @@ def main():
             f"{pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms")
         report.append(("event -> visible", f"p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, max "
                                            f"{max(lat):.1f} ms ({a.rate} events/s, {len(lat)} appends)"))
-        # state
+        # state: akili's own account when it stops
         mem = rss(proc.pid)
         sessions, users = store.query("SELECT COUNT(*), COUNT(DISTINCT user_id) FROM user_sessions")[0]
-        allb = batch_lines(os.path.join(work, "akili.stderr"))
-        state_mb = allb[-1]["state_mb"] if allb else float("nan")
-        sb = state_mb * 1048576 / sessions
-        ub = state_mb * 1048576 / users
-        log(f"state: {state_mb:.0f} MB of operator state for {sessions:,} sessions of {users:,} users: "
-            f"{sb:.0f} bytes per session, {ub:.0f} bytes per user (input tables, logs and the serving store are "
-            f"not counted); RSS {mem.get('VmRSS')} MB")
-        report.append(("state", f"{sb:.0f} bytes per session, {ub:.0f} bytes per user ({state_mb:.0f} MB for "
-                                f"{sessions:,} sessions, {users:,} users); RSS {mem.get('VmRSS')} MB"))
         fclick.close()
         proc.send_signal(2)
-        proc.wait(timeout=120)
+        proc.wait(timeout=300)
         errf.close()
+        with open(os.path.join(work, "akili.stderr"), errors="replace") as f:
+            text = f.read()
+        m = re.search(r"state total ([\d.]+) MB", text)
+        state_mb = float(m.group(1)) if m else float("nan")
+        ops = re.findall(r"(#\d+ \w+): .*?state ([\d.]+) MB", text[text.rfind("operators:"):])
+        sb = state_mb * 1048576 / sessions
+        ub = state_mb * 1048576 / users
+        log(f"state: {state_mb:.0f} MB for {sessions:,} sessions of {users:,} users: {sb:.0f} bytes per session, "
+            f"{ub:.0f} bytes per user (operators, checks and sink; input tables and logs not counted); "
+            f"RSS {mem.get('VmRSS')} MB")
+        log("  by operator: " + ", ".join(f"{k} {v} MB" for k, v in ops))
+        report.append(("state", f"{sb:.0f} bytes per session, {ub:.0f} bytes per user ({state_mb:.0f} MB for "
+                                f"{sessions:,} sessions, {users:,} users); RSS {mem.get('VmRSS')} MB"))
         # recompute everything with the batch engine, over the same data
         home2 = os.path.join(work, "home-batch")
         env2 = setup(home2, data, last) | {"AKILI_NO_INCREMENTAL": "1"}

@@ -105,10 +105,12 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    /* Operators allocate and free large arrays one after another: keep that
-     * memory in the process instead of mapping it afresh each time (page
-     * faults, not copying, dominated a profile of the 1M-event transform). */
-    mallopt(M_MMAP_THRESHOLD, 512 << 20);
+    /* The batch engine allocates and frees large arrays one after another:
+     * keep them in the process instead of mapping each afresh (page faults
+     * dominated a profile of the 1M-event transform).  Above 64 MB arrays
+     * are mapped, so the operators' long-lived state grows by mremap instead
+     * of copying (a copy of a few hundred MB would stall a micro-batch). */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     ak_cli_t cli = {0};
     const char *home = getenv("AKILI_HOME");

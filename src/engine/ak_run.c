@@ -67,6 +67,8 @@ typedef struct run {
     int64_t batch_records;       /* records read in the micro-batch */
     int64_t budget_us;           /* how long a continuous micro-batch may read */
     char *published_inputs;      /* the positions the serving table reflects */
+    size_t state;                /* operator state bytes, measured at state_us */
+    int64_t state_us;
     bool behind;                 /* the last read stopped on its budget */
     /* the quality results last recorded, to record only changes */
     ak_check_result_t *last;
@@ -411,6 +413,18 @@ static void blocked_message(run_t *r, const ak_check_result_t *res, size_t nc)
     ak_buf_free(&msg);
 }
 
+/* Operator state, for progress lines: measuring walks every group, so it is
+ * done at most every 10 s. */
+static size_t state_bytes(run_t *r)
+{
+    int64_t now = ak_mono_us();
+    if (!r->state_us || now - r->state_us >= 10 * AK_US_PER_SEC) {
+        r->state = ak__dataflow_state_bytes(&r->df);
+        r->state_us = now;
+    }
+    return r->state;
+}
+
 /* The committed positions, {"input": position, ...}: what a publish reflects. */
 static char *positions_json(run_t *r)
 {
@@ -517,7 +531,7 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
                     (double)(t3 - r->batch_t0) / 1e3, (double)(t0 - r->batch_t0 - r->commit_us) / 1e3,
                     (double)r->commit_us / 1e3, (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3,
                     blocked ? "held" : "publish", (double)(t3 - t2) / 1e3, rep.inserted, rep.updated, rep.deleted,
-                    (double)ak__dataflow_state_bytes(&r->df) / 1048576.0);
+                    (double)state_bytes(r) / 1048576.0);
     rc = ak_cat_run_update(rt->cat, &r->rec, err);
 done:
     ak_quality_results_free(res, nc);
@@ -648,8 +662,14 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
     if (o->progress) {
         ak_buf_t b = AK_BUF_INIT;
         ak_flow_report(r.df.flow, &b);
-        ak_buf_printf(&b, "quality checks: %.1f MB; serving sink: %.1f MB", (double)ak_gate_state_bytes(r.df.gate) / 1048576.0,
+        size_t total = ak__dataflow_state_bytes(&r.df), keys = ak_flow_keys(r.df.flow);
+        int64_t rows = ak_store_sink_rows(r.df.sink);
+        ak_buf_printf(&b, "quality checks: %.1f MB; serving sink: %.1f MB\n", (double)ak_gate_state_bytes(r.df.gate) / 1048576.0,
                       (double)ak_store_sink_bytes(r.df.sink) / 1048576.0);
+        ak_buf_printf(&b, "state total %.1f MB: %.0f bytes per output row (%" PRId64 ")", (double)total / 1048576.0,
+                      rows ? (double)total / (double)rows : 0.0, rows);
+        if (keys)
+            ak_buf_printf(&b, ", %.0f bytes per key (%zu)", (double)total / (double)keys, keys);
         ak_log_info(r.tag, "operators:\n%s", b.data ? b.data : "");
         ak_buf_free(&b);
     }

@@ -506,9 +506,23 @@ void ak_flow_report(const ak_flow_t *f, ak_buf_t *out)
 {
     for (size_t k = 0; k < f->g.nops; k++) {
         const ak_op_t *op = f->g.ops[k];
-        ak_buf_printf(out, "#%d %s: %llu rows in, %llu out, %.1f s, state %.1f MB\n", op->id, op->vt->kind,
+        size_t bytes = op->vt->bytes(op);
+        ak_buf_printf(out, "#%d %s: %llu rows in, %llu out, %.1f s, state %.1f MB", op->id, op->vt->kind,
                       (unsigned long long)op->rows_in, (unsigned long long)op->rows_out, (double)op->busy_us / 1e6,
-                      (double)op->vt->bytes(op) / 1048576.0);
+                      (double)bytes / 1048576.0);
+        size_t nk = op->vt->keys ? op->vt->keys(op) : 0;
+        if (nk)
+            ak_buf_printf(out, " (%zu keys, %.0f bytes each)", nk, (double)bytes / (double)nk);
+        ak_buf_putc(out, '\n');
     }
     ak_buf_printf(out, "strings interned: %.1f MB\n", (double)ak_intern_bytes(&f->strs) / 1048576.0);
+}
+
+size_t ak_flow_keys(const ak_flow_t *f)
+{
+    /* the partitions of the first keyed operator: users, for sessions */
+    for (size_t k = 0; k < f->g.nops; k++)
+        if (f->g.ops[k]->vt->keys)
+            return f->g.ops[k]->vt->keys(f->g.ops[k]);
+    return 0;
 }

@@ -88,6 +88,9 @@ size_t ak_flow_state_bytes(const ak_flow_t *f);
 void ak_flow_explain(const ak_flow_t *f, ak_buf_t *out);
 /* Per operator: rows in and out, time, state bytes; one line each. */
 void ak_flow_report(const ak_flow_t *f, ak_buf_t *out);
+/* Keys the state is held for: the partitions (or groups) of the first
+ * keyed operator (users, for the session window); 0 if none. */
+size_t ak_flow_keys(const ak_flow_t *f);
 typedef struct ak_flow_stats {
     uint64_t steps, rows_in, rows_out;
     int64_t busy_us;

@@ -48,6 +48,8 @@ typedef struct ak_op_vt {
      * and does: fn for each such row, with its multiplicity. */
     bool (*can_list)(const ak_op_t *op, const int *cols, int n);
     int (*list)(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_val_t *key, int n, ak_list_fn fn, void *ctx);
+    /* Optional: how many keys (partitions, groups) the state is held for. */
+    size_t (*keys)(const ak_op_t *op);
 } ak_op_vt_t;
 
 struct ak_op {

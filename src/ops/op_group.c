@@ -449,7 +449,10 @@ static void group_describe(const ak_op_t *op, ak_buf_t *out)
                       nf == 1 ? "" : "s");
 }
 
-static const ak_op_vt_t group_vt = {"aggregate", group_step, group_destroy, group_bytes, group_describe};
+static size_t group_keys(const ak_op_t *op) { return ((const grp_t *)op)->live; }
+
+static const ak_op_vt_t group_vt = {"aggregate", group_step, group_destroy, group_bytes, group_describe,
+                                    NULL,        NULL,       group_keys};
 
 static bool same_args(const ak_aggcall_t *a, const ak_aggcall_t *b, int width)
 {

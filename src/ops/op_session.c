@@ -619,8 +619,10 @@ static int session_list(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_va
     return 0;
 }
 
-static const ak_op_vt_t session_vt = {"session",        session_step,    session_destroy, session_bytes, session_describe,
-                                      session_can_list, session_list};
+static size_t session_keys(const ak_op_t *op) { return ((const sess_t *)op)->live; }
+
+static const ak_op_vt_t session_vt = {"session",        session_step, session_destroy, session_bytes, session_describe,
+                                      session_can_list, session_list, session_keys};
 
 static int lag_arg_col(const ak_plan_t *w1)
 {

@@ -114,12 +114,20 @@ struct ak_store_tx {
     const ak_store_index_t *idx;
     int nidx;
     sqlite3_stmt *ins, *upd, *del, *get;
+    /* updates of some columns only (the others and their indexes untouched) */
+    struct {
+        uint64_t mask;
+        sqlite3_stmt *st;
+    } part[8];
+    int npart, next_part;
 };
 
 static void tx_free(ak_store_tx_t *t)
 {
     if (!t)
         return;
+    for (int i = 0; i < t->npart; i++)
+        sqlite3_finalize(t->part[i].st);
     sqlite3_finalize(t->ins);
     sqlite3_finalize(t->upd);
     sqlite3_finalize(t->del);
@@ -259,15 +267,68 @@ int ak_store_tx_insert(ak_store_tx_t *t, const ak_val_t *row, int64_t *rowid, ak
     return 0;
 }
 
-int ak_store_tx_update(ak_store_tx_t *t, int64_t rowid, const ak_val_t *row, ak_err_t *err)
+/* UPDATE ... SET the columns in mask ... WHERE rowid = ?, prepared once per
+ * transaction and mask. */
+static sqlite3_stmt *part_stmt(ak_store_tx_t *t, uint64_t mask, ak_err_t *err)
 {
-    if (tx_stmt(t, &t->upd, 'u', err))
-        return -1;
-    for (int i = 0; i < t->ncols; i++)
-        bind_val(t->upd, i + 1, &row[i]);
-    sqlite3_bind_int64(t->upd, t->ncols + 1, rowid);
-    int rc = sqlite3_step(t->upd);
-    sqlite3_reset(t->upd);
+    for (int i = 0; i < t->npart; i++)
+        if (t->part[i].mask == mask)
+            return t->part[i].st;
+    ak_buf_t sql = AK_BUF_INIT;
+    ak_buf_puts(&sql, "UPDATE ");
+    q(&sql, t->name);
+    ak_buf_puts(&sql, " SET ");
+    int k = 0;
+    for (int c = 0; c < t->ncols; c++)
+        if (mask >> c & 1) {
+            if (k++)
+                ak_buf_puts(&sql, ", ");
+            q(&sql, t->names[c]);
+            ak_buf_puts(&sql, " = ?");
+        }
+    ak_buf_puts(&sql, " WHERE rowid = ?");
+    sqlite3_stmt *st = NULL;
+    int rc = sql.oom ? ak_err_nomem(err) : ak_db_prepare(t->s->db, sql.data, &st, err);
+    ak_buf_free(&sql);
+    if (rc)
+        return NULL;
+    int slot = t->npart < 8 ? t->npart++ : t->next_part++ % 8;
+    if (t->part[slot].st)
+        sqlite3_finalize(t->part[slot].st);
+    t->part[slot].mask = mask;
+    t->part[slot].st = st;
+    return st;
+}
+
+int ak_store_tx_update(ak_store_tx_t *t, int64_t rowid, const ak_val_t *row, const ak_val_t *old, ak_err_t *err)
+{
+    sqlite3_stmt *st;
+    uint64_t mask = 0;
+    if (old && t->ncols <= 64) {
+        for (int c = 0; c < t->ncols; c++)
+            if (!(row[c].type == old[c].type && ak_val_eq_group(&row[c], &old[c])))
+                mask |= UINT64_C(1) << c;
+        if (!mask)
+            return 0; /* nothing changed */
+    }
+    if (mask && mask != (t->ncols == 64 ? ~UINT64_C(0) : (UINT64_C(1) << t->ncols) - 1)) {
+        if (!(st = part_stmt(t, mask, err)))
+            return -1;
+        int k = 1;
+        for (int c = 0; c < t->ncols; c++)
+            if (mask >> c & 1)
+                bind_val(st, k++, &row[c]);
+        sqlite3_bind_int64(st, k, rowid);
+    } else {
+        if (tx_stmt(t, &t->upd, 'u', err))
+            return -1;
+        st = t->upd;
+        for (int i = 0; i < t->ncols; i++)
+            bind_val(st, i + 1, &row[i]);
+        sqlite3_bind_int64(st, t->ncols + 1, rowid);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : ak_db_fail(t->s->db, err, "updating the serving table");
 }
 
@@ -357,6 +418,9 @@ int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, in
             goto done;
         }
         /* statements on the scratch table must go before it is renamed */
+        for (int i = 0; i < t->npart; i++)
+            sqlite3_finalize(t->part[i].st);
+        t->npart = 0;
         sqlite3_finalize(t->ins);
         sqlite3_finalize(t->upd);
         sqlite3_finalize(t->del);

@@ -51,7 +51,9 @@ typedef struct ak_store_tx ak_store_tx_t;
 int ak_store_begin(ak_store_t *s, const char *name, int ncols, const char *const *names, const ak_type_t *types,
                    const ak_store_index_t *idx, int nidx, bool replace, ak_store_tx_t **out, ak_err_t *err);
 int ak_store_tx_insert(ak_store_tx_t *t, const ak_val_t *row, int64_t *rowid, ak_err_t *err);
-int ak_store_tx_update(ak_store_tx_t *t, int64_t rowid, const ak_val_t *row, ak_err_t *err);
+/* old (may be NULL): the row it replaces, so only changed columns are
+ * written (and only the indexes on them touched). */
+int ak_store_tx_update(ak_store_tx_t *t, int64_t rowid, const ak_val_t *row, const ak_val_t *old, ak_err_t *err);
 int ak_store_tx_delete(ak_store_tx_t *t, int64_t rowid, ak_err_t *err);
 /* Reads a row back (strings in a); 1 if there is no such rowid. */
 int ak_store_tx_read(ak_store_tx_t *t, int64_t rowid, ak_val_t *row, ak_arena_t *a, ak_err_t *err);

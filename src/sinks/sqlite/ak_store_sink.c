@@ -265,7 +265,7 @@ static int publish_changes(ak_store_sink_t *s, ak_store_tx_t *tx, ak_store_sink_
             int64_t rowid;
             if (match) {
                 rowid = match->rowid;
-                if (ak_store_tx_update(tx, rowid, row, err))
+                if (ak_store_tx_update(tx, rowid, row, match->row, err))
                     goto done;
                 match->reused = true;
                 rep->updated++;
