@@ -27,7 +27,7 @@ static int start(ak_cli_t *c, int argc, char **argv)
 {
     static const ak_argopt_t opts[] = {
         {"once", NULL, "read what the sources have now, publish, and exit"},
-        {"interval", "SECONDS", "how often a continuous run polls its sources (default 1)"},
+        {"interval", "SECONDS", "how long an idle continuous run waits before polling again (default 0.02)"},
         {"batches", "N", "stop a continuous run after N evaluated micro-batches"},
     };
     ak_args_t a;
@@ -37,8 +37,11 @@ static int start(ak_cli_t *c, int argc, char **argv)
         printf("usage: akili run start NAME [--once] [--interval SECONDS] [--batches N]\n\n"
                "Runs the product's deployed version.  Without --once it follows its sources until stopped\n"
                "(Ctrl-C or SIGTERM finish the current micro-batch and exit 0; a second signal exits at once).\n"
-               "Each micro-batch reads what is new, evaluates the transform over everything read so far,\n"
-               "runs the quality checks and publishes unless a critical check fails.\n"
+               "Each micro-batch reads what is new, applies it incrementally to the transform's operators\n"
+               "(its cost follows what changed, not everything read so far), runs the quality checks on the\n"
+               "changed candidate and publishes the changes in one transaction unless a critical check fails;\n"
+               "held changes are published with the first micro-batch that passes.  `akili explain NAME`\n"
+               "shows the operators.  AKILI_NO_INCREMENTAL=1 re-evaluates the whole SQL instead (for checks).\n"
                "Exit code 1 when the run fails or its last batch was blocked by a quality gate.\n\n");
         ak_args_print(opts, 3);
         return 0;

@@ -43,6 +43,7 @@ struct ak_kbag {
     ak_hidx_t eidx;
     int64_t total;
     size_t live_groups;
+    size_t list_bytes;   /* the groups' entry lists, kept as they change */
 };
 
 ak_kbag_t *ak_kbag_new(int nkey, int nrow)
@@ -142,6 +143,7 @@ static void drop_group(ak_kbag_t *b, uint32_t g)
 {
     const ak_val_t *key = ak_kbag_key(b, g);
     ak_hidx_remove(&b->gidx, key_hash(key, b->nkey), g);
+    b->list_bytes -= (size_t)b->groups[g].cap * sizeof(uint32_t);
     ak_free(b->groups[g].ents);
     memset(&b->groups[g], 0, sizeof b->groups[g]);
     b->live_groups--;
@@ -204,6 +206,7 @@ int ak_kbag_add(ak_kbag_t *b, uint32_t g, const ak_val_t *row, int64_t w, uint32
         if (!ne)
             return -1;
         gr->ents = ne;
+        b->list_bytes += (size_t)(nc - gr->cap) * sizeof(uint32_t);
         gr->cap = nc;
     }
     kent_t *en = &b->ents[e];
@@ -223,10 +226,8 @@ int ak_kbag_add(ak_kbag_t *b, uint32_t g, const ak_val_t *row, int64_t w, uint32
 
 size_t ak_kbag_bytes(const ak_kbag_t *b)
 {
-    size_t n = sizeof *b + (size_t)b->cap_groups * (sizeof(kgroup_t) + sizeof(ak_val_t) * (size_t)b->nkey) +
-               (size_t)b->cap_free_groups * 4 + ak_hidx_bytes(&b->gidx) +
-               (size_t)b->cap_ents * (sizeof(kent_t) + sizeof(ak_val_t) * (size_t)b->nrow) + ak_hidx_bytes(&b->eidx);
-    for (uint32_t g = 0; g < b->ngroups; g++)
-        n += (size_t)b->groups[g].cap * 4;
-    return n;
+    return sizeof *b + (size_t)b->cap_groups * (sizeof(kgroup_t) + sizeof(ak_val_t) * (size_t)b->nkey) +
+           (size_t)b->cap_free_groups * 4 + ak_hidx_bytes(&b->gidx) +
+           (size_t)b->cap_ents * (sizeof(kent_t) + sizeof(ak_val_t) * (size_t)b->nrow) + ak_hidx_bytes(&b->eidx) +
+           b->list_bytes;
 }

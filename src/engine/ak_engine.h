@@ -3,12 +3,14 @@
  * explain.
  *
  * A run works in micro-batches.  Each one polls every input until it is
- * idle, appends the new change records to the input's log and applies them
- * to its in-memory table, makes the logs durable and commits the source
- * positions (with the dead letters) in one catalog transaction, and only
- * then evaluates the transform over everything consumed, runs the quality
- * checks and publishes when no critical check fails.  A crash anywhere
- * loses nothing: the next run replays the committed logs and recomputes.
+ * idle (or for a bounded time), appends the new change records to the
+ * input's log and applies them to its in-memory table, makes the logs
+ * durable and commits the source positions (with the dead letters) in one
+ * catalog transaction, and only then steps the transform's operators with
+ * the changes (ak_dataflow.h), runs the quality checks on the changed
+ * candidate and publishes the changes when no critical check fails.  A
+ * crash anywhere loses nothing: the next run replays the committed logs
+ * through the operators and publishes the result whole.
  */
 #ifndef AK_ENGINE_H
 #define AK_ENGINE_H
@@ -23,7 +25,7 @@
 
 typedef struct ak_engine_opts {
     bool once;              /* drain what is there, evaluate, exit */
-    int64_t interval_us;    /* continuous: how often to poll (default 1 s) */
+    int64_t interval_us;    /* continuous: how long to wait when idle before polling again (default 20 ms) */
     int64_t max_batches;    /* continuous: stop after this many evaluated batches (0: until signalled) */
     size_t batch_records;   /* records per poll call (default 4096) */
     bool progress;          /* print progress lines to stderr */

@@ -67,8 +67,6 @@ typedef struct run {
     int64_t batch_records;       /* records read in the micro-batch */
     int64_t budget_us;           /* how long a continuous micro-batch may read */
     char *published_inputs;      /* the positions the serving table reflects */
-    size_t state;                /* operator state bytes, measured at state_us */
-    int64_t state_us;
     bool behind;                 /* the last read stopped on its budget */
     /* the quality results last recorded, to record only changes */
     ak_check_result_t *last;
@@ -413,17 +411,9 @@ static void blocked_message(run_t *r, const ak_check_result_t *res, size_t nc)
     ak_buf_free(&msg);
 }
 
-/* Operator state, for progress lines: measuring walks every group, so it is
- * done at most every 10 s. */
-static size_t state_bytes(run_t *r)
-{
-    int64_t now = ak_mono_us();
-    if (!r->state_us || now - r->state_us >= 10 * AK_US_PER_SEC) {
-        r->state = ak__dataflow_state_bytes(&r->df);
-        r->state_us = now;
-    }
-    return r->state;
-}
+/* Operator state, for progress lines (operators keep their byte counts up
+ * to date, so this does not walk the state). */
+static size_t state_bytes(run_t *r) { return ak__dataflow_state_bytes(&r->df); }
 
 /* The committed positions, {"input": position, ...}: what a publish reflects. */
 static char *positions_json(run_t *r)

@@ -75,6 +75,7 @@ typedef struct grp {
     uint32_t nfree;
     size_t cap_free;
     size_t live;
+    size_t mset_bytes;           /* every group's multisets, kept as they change */
     uint32_t stepno;
     /* per step: touched groups with their old output (or none) */
     uint32_t *touched;
@@ -94,8 +95,11 @@ static void group_release(grp_t *s, uint32_t g)
 {
     uint8_t *st = gstate(s, g);
     for (int i = 0; i < s->nslots; i++)
-        if (s->slots[i].kind == S_MSET)
-            ak_mset_free((ak_mset_t *)(st + s->slots[i].off));
+        if (s->slots[i].kind == S_MSET) {
+            ak_mset_t *m = (ak_mset_t *)(st + s->slots[i].off);
+            s->mset_bytes -= ak_mset_bytes(m, s->slots[i].width);
+            ak_mset_free(m);
+        }
 }
 
 static uint32_t find_group(grp_t *s, const ak_val_t *key, uint64_t h)
@@ -323,8 +327,10 @@ static int update(grp_t *s, ak_opcx_t *cx, uint32_t g, const ak_val_t *row, int6
         case S_MSET:
             if (x->type == AK_NULL && !sl->nulls)
                 break;
+            size_t before = ak_mset_bytes(ss, sl->width);
             if (ak_mset_add(ss, s->args, sl->width, w))
                 return ak_err_nomem(cx->err);
+            s->mset_bytes += ak_mset_bytes(ss, sl->width) - before;
             break;
         }
     }
@@ -401,15 +407,9 @@ static void group_destroy(ak_op_t *op)
 static size_t group_bytes(const ak_op_t *op)
 {
     const grp_t *s = (const grp_t *)op;
-    size_t b = ak_hidx_bytes(&s->idx) +
-               (size_t)s->cap * (sizeof(group_t) + s->block + sizeof(ak_val_t) * (size_t)(s->ng ? s->ng : 1));
-    for (uint32_t g = 0; g < s->n; g++) {
-        const uint8_t *st = s->state + (size_t)g * s->block;
-        for (int i = 0; i < s->nslots; i++)
-            if (s->slots[i].kind == S_MSET)
-                b += ak_mset_bytes((const ak_mset_t *)(st + s->slots[i].off), s->slots[i].width);
-    }
-    return b;
+    return ak_hidx_bytes(&s->idx) +
+           (size_t)s->cap * (sizeof(group_t) + s->block + sizeof(ak_val_t) * (size_t)(s->ng ? s->ng : 1)) +
+           s->mset_bytes;
 }
 
 static bool time_bucket(const ak_expr_t *e)

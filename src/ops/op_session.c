@@ -70,6 +70,7 @@ typedef struct sess {
     uint32_t *touched;
     size_t ntouched, cap_touched;
     uint64_t entries;
+    size_t entry_bytes;      /* capacity of every partition's rows, kept as it changes */
     /* scratch */
     ak_val_t *key, *x, *w1row, *buf[2], *tmpx, *lags, *listrow;
     size_t cap_lags;
@@ -292,6 +293,7 @@ static int insert_at(sess_t *s, part_t *p, uint32_t at, const ak_val_t *x)
         if (!ne)
             return -1;
         p->e = ne;
+        s->entry_bytes += (size_t)(nc - p->cap) * s->esize;
         p->cap = nc;
     }
     memmove(ENT(s, p, at + 1), ENT(s, p, at), s->esize * (p->n - at));
@@ -441,6 +443,7 @@ static int settle(sess_t *s, ak_opcx_t *cx, part_t *p)
 static void drop_part(sess_t *s, uint32_t g)
 {
     ak_hidx_remove(&s->idx, ak_row_hash(s->pkeys + (size_t)g * (size_t)s->npart, s->npart), g);
+    s->entry_bytes -= (size_t)s->parts[g].cap * s->esize;
     ak_free(s->parts[g].e);
     memset(&s->parts[g], 0, sizeof s->parts[g]);
     s->live--;
@@ -538,11 +541,8 @@ static void session_destroy(ak_op_t *op)
 static size_t session_bytes(const ak_op_t *op)
 {
     const sess_t *s = (const sess_t *)op;
-    size_t b = ak_hidx_bytes(&s->idx) + (size_t)s->cap_parts * (sizeof(part_t) + sizeof(ak_val_t) * (size_t)s->npart) +
-               (size_t)s->cap_free * 4;
-    for (uint32_t g = 0; g < s->nparts; g++)
-        b += (size_t)s->parts[g].cap * s->esize;
-    return b;
+    return ak_hidx_bytes(&s->idx) + (size_t)s->cap_parts * (sizeof(part_t) + sizeof(ak_val_t) * (size_t)s->npart) +
+           (size_t)s->cap_free * 4 + s->entry_bytes;
 }
 
 static void session_describe(const ak_op_t *op, ak_buf_t *out)
