@@ -1,0 +1,44 @@
+/* ak_ser.h - a compact binary encoding of values and rows, for state that
+ * goes to disk (checkpoints).
+ *
+ * Writing appends to an ak_buf_t (which records allocation failure itself).
+ * Reading never trusts its input: every get is bounds-checked, and a short
+ * or malformed input sets `bad` and yields zeros, so a caller decodes a
+ * whole record and checks once.  TEXT values read point into the input.
+ */
+#ifndef AK_SER_H
+#define AK_SER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ak_buf.h"
+#include "ak_value.h"
+
+void ak_ser_val(ak_buf_t *b, const ak_val_t *v);
+void ak_ser_row(ak_buf_t *b, const ak_val_t *row, int n);
+void ak_ser_f64(ak_buf_t *b, double d);
+
+typedef struct ak_rd {
+    const uint8_t *p, *end;
+    bool bad;
+} ak_rd_t;
+
+static inline void ak_rd_init(ak_rd_t *r, const void *p, size_t n)
+{
+    r->p = p;
+    r->end = r->p + n;
+    r->bad = false;
+}
+static inline bool ak_rd_done(const ak_rd_t *r) { return r->p == r->end; }
+uint8_t ak_rd_u8(ak_rd_t *r);
+uint64_t ak_rd_uvar(ak_rd_t *r);
+int64_t ak_rd_svar(ak_rd_t *r);
+double ak_rd_f64(ak_rd_t *r);
+/* n bytes in place (NULL and `bad` when fewer remain). */
+const void *ak_rd_bytes(ak_rd_t *r, size_t n);
+void ak_rd_val(ak_rd_t *r, ak_val_t *v);
+void ak_rd_row(ak_rd_t *r, ak_val_t *row, int n);
+
+#endif

@@ -1,0 +1,750 @@
+/* ak_ckpt.c - checkpoint segments and manifests.
+ *
+ *   segment  seg-<seq>.dat:   "AKCKSEG1" u32 format u64 seq, then frames
+ *                             u32 len, u32 crc32c(payload), payload; a
+ *                             payload holds records: u8 op (1 put, 2 del),
+ *                             uvar section, uvar klen, key, [uvar vlen, val]
+ *   manifest ckpt-<seq>.meta: "AKCKMAN1" u32 format u32 body_len body
+ *                             u32 crc32c(everything before); body: uvar seq,
+ *                             svar created_us, uvar nsegs, nsegs x (uvar seq,
+ *                             uvar bytes, uvar records), uvar meta_len, meta
+ */
+#include "ak_ckpt.h"
+
+#include "ak_alloc.h"
+#include "ak_buf.h"
+#include "ak_crc32c.h"
+#include "ak_hidx.h"
+#include "ak_io.h"
+#include "ak_log.h"
+#include "ak_ser.h"
+#include "ak_time.h"
+#include "ak_value.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ak__mkdir_p(const char *path, ak_err_t *err);
+
+#define SEG_MAGIC "AKCKSEG1"
+#define MAN_MAGIC "AKCKMAN1"
+#define SEG_HDR 20
+#define FRAME_BYTES (256 * 1024)
+#define MAX_SEGS 32
+#define OP_PUT 1
+#define OP_DEL 2
+
+typedef struct seginfo {
+    uint64_t seq, bytes, records;
+} seginfo_t;
+
+struct ak_ckpt {
+    char *dir, *tag;
+    seginfo_t *segs;          /* the current manifest's segments */
+    size_t nsegs, cap_segs;
+    uint64_t seq;             /* the current manifest (0: none) */
+    uint64_t next_seq;        /* above every file seen */
+    /* a checkpoint being written */
+    bool writing, full;
+    int fd;
+    uint64_t wseq, wbytes, wrecords;
+    ak_buf_t frame;
+    int64_t t0;
+};
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static void path_of(const ak_ckpt_t *c, char *out, size_t cap, const char *kind, uint64_t seq)
+{
+    snprintf(out, cap, "%s/%s-%016" PRIx64 ".%s", c->dir, kind, seq, strcmp(kind, "seg") ? "meta" : "dat");
+}
+
+/* Manifests and segments in the directory: the sequence numbers of the
+ * manifests (descending) and the highest number of any file. */
+static int scan(ak_ckpt_t *c, uint64_t **mans, size_t *nman, ak_err_t *err)
+{
+    *mans = NULL;
+    *nman = 0;
+    DIR *d = opendir(c->dir);
+    if (!d)
+        return ak_errf(err, AK_E_IO, "cannot read checkpoint directory %s: %s", c->dir, strerror(errno));
+    size_t cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        uint64_t seq;
+        char kind[8], ext[8];
+        int used = 0;
+        if (sscanf(e->d_name, "%4[a-z]-%16" SCNx64 ".%5[a-z]%n", kind, &seq, ext, &used) != 3 ||
+            e->d_name[used] != '\0')
+            continue;
+        if (seq >= c->next_seq)
+            c->next_seq = seq + 1;
+        if (strcmp(kind, "ckpt") == 0 && strcmp(ext, "meta") == 0) {
+            if (AK_GROW(*mans, cap, *nman + 1)) {
+                rc = ak_err_nomem(err);
+                break;
+            }
+            (*mans)[(*nman)++] = seq;
+        }
+    }
+    closedir(d);
+    for (size_t i = 1; i < *nman; i++) /* descending; a handful of files */
+        for (size_t j = i; j > 0 && (*mans)[j - 1] < (*mans)[j]; j--) {
+            uint64_t t = (*mans)[j];
+            (*mans)[j] = (*mans)[j - 1];
+            (*mans)[j - 1] = t;
+        }
+    return rc;
+}
+
+int ak_ckpt_open(const char *dir, const char *tag, ak_ckpt_t **out, ak_err_t *err)
+{
+    *out = NULL;
+    if (ak__mkdir_p(dir, err))
+        return -1;
+    ak_ckpt_t *c = ak_calloc(1, sizeof *c);
+    if (!c || !(c->dir = ak_strdup(dir)) || !(c->tag = ak_strdup(tag ? tag : "checkpoint"))) {
+        ak_ckpt_close(c);
+        return ak_err_nomem(err);
+    }
+    c->fd = -1;
+    c->next_seq = 1;
+    uint64_t *mans;
+    size_t n;
+    if (scan(c, &mans, &n, err)) {
+        ak_ckpt_close(c);
+        return -1;
+    }
+    ak_free(mans);
+    *out = c;
+    return 0;
+}
+
+void ak_ckpt_close(ak_ckpt_t *c)
+{
+    if (!c)
+        return;
+    if (c->writing)
+        ak_ckpt_abort(c);
+    ak_buf_free(&c->frame);
+    ak_free(c->segs);
+    ak_free(c->dir);
+    ak_free(c->tag);
+    ak_free(c);
+}
+
+uint64_t ak_ckpt_seq(const ak_ckpt_t *c) { return c->seq; }
+
+uint64_t ak_ckpt_total_bytes(const ak_ckpt_t *c)
+{
+    uint64_t b = 0;
+    for (size_t i = 0; i < c->nsegs; i++)
+        b += c->segs[i].bytes;
+    return b;
+}
+
+/* ---- loading ---- */
+
+typedef struct rec {
+    const uint8_t *k, *v;
+    uint32_t section, kn, vn;
+    bool del, dead;
+} rec_t;
+
+typedef struct map {
+    void *p;
+    size_t n;
+} map_t;
+
+struct ak_ckpt_image {
+    uint64_t seq;
+    int64_t created_us;
+    uint8_t *meta;
+    size_t meta_n;
+    map_t *maps;
+    size_t nmaps;
+    rec_t *recs;
+    size_t nrecs, cap_recs, live;
+    uint64_t bytes;
+    seginfo_t *segs;
+    size_t nsegs;
+};
+
+void ak_ckpt_image_free(ak_ckpt_image_t *img)
+{
+    if (!img)
+        return;
+    for (size_t i = 0; i < img->nmaps; i++)
+        if (img->maps[i].p)
+            munmap(img->maps[i].p, img->maps[i].n);
+    ak_free(img->maps);
+    ak_free(img->recs);
+    ak_free(img->meta);
+    ak_free(img->segs);
+    ak_free(img);
+}
+
+uint64_t ak_ckpt_image_seq(const ak_ckpt_image_t *img) { return img->seq; }
+int64_t ak_ckpt_image_created_us(const ak_ckpt_image_t *img) { return img->created_us; }
+size_t ak_ckpt_image_records(const ak_ckpt_image_t *img) { return img->live; }
+uint64_t ak_ckpt_image_bytes(const ak_ckpt_image_t *img) { return img->bytes; }
+const void *ak_ckpt_image_meta(const ak_ckpt_image_t *img, size_t *n)
+{
+    *n = img->meta_n;
+    return img->meta;
+}
+
+/* Reads a whole small file. */
+static int slurp(const char *path, uint8_t **out, size_t *n, char *why, size_t wn)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        snprintf(why, wn, "cannot read it: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    uint8_t *p = ak_malloc((size_t)sb.st_size + 1);
+    ssize_t got = p ? read(fd, p, (size_t)sb.st_size) : -1;
+    close(fd);
+    if (got != sb.st_size) {
+        ak_free(p);
+        snprintf(why, wn, p ? "short read" : "out of memory");
+        return -1;
+    }
+    *out = p;
+    *n = (size_t)sb.st_size;
+    return 0;
+}
+
+/* Parses and checks a manifest file into img (seq, created, segs, meta). */
+static int read_manifest(ak_ckpt_t *c, uint64_t seq, ak_ckpt_image_t *img, char *why, size_t wn)
+{
+    char path[4300];
+    path_of(c, path, sizeof path, "ckpt", seq);
+    uint8_t *p;
+    size_t n;
+    if (slurp(path, &p, &n, why, wn))
+        return -1;
+    int rc = -1;
+    if (n < 20 || memcmp(p, MAN_MAGIC, 8) != 0) {
+        snprintf(why, wn, "not a checkpoint manifest (%zu bytes)", n);
+        goto out;
+    }
+    uint32_t fmt = get_u32(p + 8), blen = get_u32(p + 12);
+    if (fmt != AK_CKPT_FORMAT) {
+        snprintf(why, wn, "format %u, this akili reads format %d", fmt, AK_CKPT_FORMAT);
+        goto out;
+    }
+    if ((size_t)blen + 20 != n || ak_crc32c(0, p, 16 + (size_t)blen) != get_u32(p + 16 + blen)) {
+        snprintf(why, wn, "checksum mismatch (the file is damaged or was cut short)");
+        goto out;
+    }
+    ak_rd_t r;
+    ak_rd_init(&r, p + 16, blen);
+    img->seq = ak_rd_uvar(&r);
+    img->created_us = ak_rd_svar(&r);
+    uint64_t ns = ak_rd_uvar(&r);
+    if (r.bad || ns > 4096 || img->seq != seq) {
+        snprintf(why, wn, "malformed manifest");
+        goto out;
+    }
+    img->segs = ak_calloc(ns ? ns : 1, sizeof *img->segs);
+    if (!img->segs) {
+        snprintf(why, wn, "out of memory");
+        goto out;
+    }
+    img->nsegs = (size_t)ns;
+    for (size_t i = 0; i < ns; i++) {
+        img->segs[i].seq = ak_rd_uvar(&r);
+        img->segs[i].bytes = ak_rd_uvar(&r);
+        img->segs[i].records = ak_rd_uvar(&r);
+    }
+    uint64_t mn = ak_rd_uvar(&r);
+    const void *m = mn <= blen ? ak_rd_bytes(&r, (size_t)mn) : NULL;
+    if (r.bad || !m || !ak_rd_done(&r)) {
+        snprintf(why, wn, "malformed manifest");
+        goto out;
+    }
+    if (!(img->meta = ak_malloc(mn ? (size_t)mn : 1))) {
+        snprintf(why, wn, "out of memory");
+        goto out;
+    }
+    memcpy(img->meta, m, (size_t)mn);
+    img->meta_n = (size_t)mn;
+    rc = 0;
+out:
+    ak_free(p);
+    return rc;
+}
+
+static int add_rec(ak_ckpt_image_t *img, const rec_t *r)
+{
+    if (AK_GROW(img->recs, img->cap_recs, img->nrecs + 1))
+        return -1;
+    img->recs[img->nrecs++] = *r;
+    return 0;
+}
+
+/* Maps a segment and appends its records, checking every frame. */
+static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img, char *why, size_t wn)
+{
+    char path[4300];
+    path_of(c, path, sizeof path, "seg", si->seq);
+    const char *name = strrchr(path, '/') + 1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        snprintf(why, wn, "segment %s: %s", name, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if ((uint64_t)sb.st_size != si->bytes || si->bytes < SEG_HDR) {
+        close(fd);
+        snprintf(why, wn, "segment %s has %lld bytes, the manifest says %" PRIu64, name, (long long)sb.st_size,
+                 si->bytes);
+        return -1;
+    }
+    void *m = mmap(NULL, (size_t)si->bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        snprintf(why, wn, "cannot map segment %s: %s", name, strerror(errno));
+        return -1;
+    }
+    img->maps[img->nmaps++] = (map_t){m, (size_t)si->bytes};
+    const uint8_t *p = m, *end = p + si->bytes;
+    uint64_t seq = 0;
+    for (int i = 7; i >= 0; i--)
+        seq = seq << 8 | p[12 + i];
+    if (memcmp(p, SEG_MAGIC, 8) != 0 || get_u32(p + 8) != AK_CKPT_FORMAT || seq != si->seq) {
+        snprintf(why, wn, "segment %s: bad header", name);
+        return -1;
+    }
+    p += SEG_HDR;
+    uint64_t nrec = 0;
+    while (p < end) {
+        if (end - p < 8) {
+            snprintf(why, wn, "segment %s: cut short", name);
+            return -1;
+        }
+        uint32_t len = get_u32(p), crc = get_u32(p + 4);
+        if ((uint64_t)(end - p - 8) < len || ak_crc32c(0, p + 8, len) != crc) {
+            snprintf(why, wn, "segment %s: checksum mismatch at byte %lld", name, (long long)(p - (const uint8_t *)m));
+            return -1;
+        }
+        ak_rd_t r;
+        ak_rd_init(&r, p + 8, len);
+        while (!ak_rd_done(&r) && !r.bad) {
+            rec_t x = {0};
+            uint8_t op = ak_rd_u8(&r);
+            uint64_t sec = ak_rd_uvar(&r), kn = ak_rd_uvar(&r);
+            x.k = kn <= len ? ak_rd_bytes(&r, (size_t)kn) : NULL;
+            x.kn = (uint32_t)kn;
+            x.section = (uint32_t)sec;
+            if (op == OP_PUT) {
+                uint64_t vn = ak_rd_uvar(&r);
+                x.v = vn <= len ? ak_rd_bytes(&r, (size_t)vn) : NULL;
+                x.vn = (uint32_t)vn;
+                if (!x.v)
+                    r.bad = true;
+            } else if (op == OP_DEL) {
+                x.del = true;
+            } else {
+                r.bad = true;
+            }
+            if (r.bad || !x.k || sec > UINT32_MAX)
+                break;
+            if (add_rec(img, &x)) {
+                snprintf(why, wn, "out of memory");
+                return -1;
+            }
+            nrec++;
+        }
+        if (r.bad) {
+            snprintf(why, wn, "segment %s: malformed record", name);
+            return -1;
+        }
+        p += 8 + len;
+    }
+    if (nrec != si->records) {
+        snprintf(why, wn, "segment %s holds %" PRIu64 " records, the manifest says %" PRIu64, name, nrec, si->records);
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t rec_hash(const rec_t *r) { return ak_hash_bytes(r->k, r->kn, r->section); }
+
+/* Later records of a key replace earlier ones; deletions end them. */
+static int dedupe(ak_ckpt_image_t *img)
+{
+    ak_hidx_t idx;
+    if (ak_hidx_init(&idx, img->nrecs))
+        return -1;
+    for (size_t i = 0; i < img->nrecs; i++) {
+        rec_t *r = &img->recs[i];
+        uint64_t h = rec_hash(r);
+        for (size_t s = ak_hidx_first(&idx, h); ak_hidx_more(&idx, s); s = ak_hidx_next(&idx, s)) {
+            if (idx.h[s] != h || idx.v[s] == AK_HIDX_DEAD)
+                continue;
+            rec_t *o = &img->recs[idx.v[s]];
+            if (o->section == r->section && o->kn == r->kn && memcmp(o->k, r->k, r->kn) == 0) {
+                o->dead = true;
+                idx.v[s] = AK_HIDX_DEAD;
+                break;
+            }
+        }
+        if (ak_hidx_insert(&idx, h, (uint32_t)i)) {
+            ak_hidx_free(&idx);
+            return -1;
+        }
+    }
+    ak_hidx_free(&idx);
+    img->live = 0;
+    for (size_t i = 0; i < img->nrecs; i++) {
+        rec_t *r = &img->recs[i];
+        if (r->del)
+            r->dead = true;
+        img->live += !r->dead;
+    }
+    return 0;
+}
+
+static void set_aside(ak_ckpt_t *c, uint64_t seq)
+{
+    char path[4300], to[4400];
+    path_of(c, path, sizeof path, "ckpt", seq);
+    snprintf(to, sizeof to, "%s.corrupt", path);
+    if (rename(path, to) != 0)
+        unlink(path);
+}
+
+int ak_ckpt_load(ak_ckpt_t *c, ak_ckpt_image_t **out, ak_err_t *err)
+{
+    *out = NULL;
+    uint64_t *mans;
+    size_t nman;
+    if (scan(c, &mans, &nman, err))
+        return -1;
+    for (size_t k = 0; k < nman; k++) {
+        ak_ckpt_image_t *img = ak_calloc(1, sizeof *img);
+        if (!img) {
+            ak_free(mans);
+            return ak_err_nomem(err);
+        }
+        char why[600] = "";
+        int rc = read_manifest(c, mans[k], img, why, sizeof why);
+        if (rc == 0 && !(img->maps = ak_calloc(img->nsegs ? img->nsegs : 1, sizeof *img->maps))) {
+            snprintf(why, sizeof why, "out of memory");
+            rc = -1;
+        }
+        for (size_t i = 0; rc == 0 && i < img->nsegs; i++) {
+            rc = read_segment(c, &img->segs[i], img, why, sizeof why);
+            img->bytes += img->segs[i].bytes;
+        }
+        if (rc == 0 && dedupe(img)) {
+            snprintf(why, sizeof why, "out of memory");
+            rc = -1;
+        }
+        if (rc == 0) {
+            ak_free(c->segs);
+            c->segs = NULL;
+            c->cap_segs = c->nsegs = 0;
+            if (AK_GROW(c->segs, c->cap_segs, img->nsegs + 1)) {
+                ak_ckpt_image_free(img);
+                ak_free(mans);
+                return ak_err_nomem(err);
+            }
+            memcpy(c->segs, img->segs, img->nsegs * sizeof *img->segs);
+            c->nsegs = img->nsegs;
+            c->seq = img->seq;
+            ak_free(mans);
+            *out = img;
+            return 0;
+        }
+        ak_ckpt_image_free(img);
+        if (strcmp(why, "out of memory") == 0) {
+            ak_free(mans);
+            return ak_err_nomem(err);
+        }
+        ak_log_warn(c->tag, "checkpoint %" PRIu64 " cannot be used (%s); it is set aside as .corrupt and %s", mans[k],
+                    why, k + 1 < nman ? "the previous checkpoint is used" : "no older checkpoint remains");
+        set_aside(c, mans[k]);
+    }
+    ak_free(mans);
+    c->seq = 0;
+    c->nsegs = 0;
+    return 0;
+}
+
+typedef struct order {
+    uint32_t section;
+    uint32_t i;
+} order_t;
+
+static int cmp_order(const void *a, const void *b)
+{
+    const order_t *x = a, *y = b;
+    if (x->section != y->section)
+        return x->section < y->section ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int ak_ckpt_image_each(const ak_ckpt_image_t *img, ak_ckpt_rec_fn fn, void *ctx, ak_err_t *err)
+{
+    order_t *o = ak_malloc((img->live ? img->live : 1) * sizeof *o);
+    if (!o)
+        return ak_err_nomem(err);
+    size_t n = 0;
+    for (size_t i = 0; i < img->nrecs; i++)
+        if (!img->recs[i].dead)
+            o[n++] = (order_t){img->recs[i].section, (uint32_t)i};
+    qsort(o, n, sizeof *o, cmp_order);
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        const rec_t *r = &img->recs[o[k].i];
+        rc = fn(ctx, r->section, r->k, r->kn, r->v, r->vn, err);
+    }
+    ak_free(o);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+bool ak_ckpt_wants_full(const ak_ckpt_t *c)
+{
+    if (!c->seq || !c->nsegs || c->nsegs >= MAX_SEGS)
+        return true;
+    uint64_t inc = 0;
+    for (size_t i = 1; i < c->nsegs; i++)
+        inc += c->segs[i].bytes;
+    return inc > c->segs[0].bytes;
+}
+
+int ak_ckpt_begin(ak_ckpt_t *c, bool full, ak_err_t *err)
+{
+    if (c->writing)
+        return ak_errf(err, AK_E_INTERNAL, "a checkpoint is already being written");
+    c->t0 = ak_mono_us();
+    c->full = full || !c->seq;
+    c->wseq = c->next_seq++;
+    c->wbytes = c->wrecords = 0;
+    char path[4300];
+    path_of(c, path, sizeof path, "seg", c->wseq);
+    c->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (c->fd < 0)
+        return ak_errf(err, AK_E_IO, "cannot create checkpoint segment %s: %s", path, strerror(errno));
+    uint8_t h[SEG_HDR];
+    memcpy(h, SEG_MAGIC, 8);
+    put_u32(h + 8, AK_CKPT_FORMAT);
+    for (int i = 0; i < 8; i++)
+        h[12 + i] = (uint8_t)(c->wseq >> (8 * i));
+    c->writing = true;
+    if (ak_io_write_all(c->fd, h, SEG_HDR)) {
+        int e = errno;
+        ak_ckpt_abort(c);
+        return ak_errf(err, AK_E_IO, "cannot write checkpoint segment %s: %s", path, strerror(e));
+    }
+    c->wbytes = SEG_HDR;
+    ak_buf_clear(&c->frame);
+    return 0;
+}
+
+static int flush_frame(ak_ckpt_t *c, ak_err_t *err)
+{
+    if (c->frame.oom)
+        return ak_err_nomem(err);
+    if (!c->frame.len)
+        return 0;
+    uint8_t h[8];
+    put_u32(h, (uint32_t)c->frame.len);
+    put_u32(h + 4, ak_crc32c(0, c->frame.data, c->frame.len));
+    ak_io_crash_point("ckpt-write");
+    if (ak_io_write_all(c->fd, h, 8) || ak_io_write_all(c->fd, c->frame.data, c->frame.len))
+        return ak_errf(err, AK_E_IO, "cannot write checkpoint segment in %s: %s", c->dir, strerror(errno));
+    c->wbytes += 8 + c->frame.len;
+    ak_buf_clear(&c->frame);
+    return 0;
+}
+
+static int put_rec(ak_ckpt_t *c, uint8_t op, uint32_t section, const void *key, size_t kn, const void *val, size_t vn,
+                   ak_err_t *err)
+{
+    if (!c->writing)
+        return ak_errf(err, AK_E_INTERNAL, "no checkpoint is being written");
+    ak_buf_putc(&c->frame, (char)op);
+    ak_buf_put_uvarint(&c->frame, section);
+    ak_buf_put_uvarint(&c->frame, kn);
+    ak_buf_put(&c->frame, key, kn);
+    if (op == OP_PUT) {
+        ak_buf_put_uvarint(&c->frame, vn);
+        ak_buf_put(&c->frame, val, vn);
+    }
+    c->wrecords++;
+    if (c->frame.oom)
+        return ak_err_nomem(err);
+    return c->frame.len >= FRAME_BYTES ? flush_frame(c, err) : 0;
+}
+
+int ak_ckpt_put(ak_ckpt_t *c, uint32_t section, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
+{
+    return put_rec(c, OP_PUT, section, key, kn, val, vn, err);
+}
+
+int ak_ckpt_del(ak_ckpt_t *c, uint32_t section, const void *key, size_t kn, ak_err_t *err)
+{
+    /* a full checkpoint has nothing to delete from */
+    return c->full ? 0 : put_rec(c, OP_DEL, section, key, kn, NULL, 0, err);
+}
+
+void ak_ckpt_abort(ak_ckpt_t *c)
+{
+    if (!c->writing)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    char path[4300];
+    path_of(c, path, sizeof path, "seg", c->wseq);
+    unlink(path);
+    c->writing = false;
+    ak_buf_clear(&c->frame);
+}
+
+/* Removes manifests older than the newest two and segments neither uses. */
+static void collect(ak_ckpt_t *c, const seginfo_t *prev, size_t nprev, uint64_t prev_seq)
+{
+    DIR *d = opendir(c->dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        uint64_t seq;
+        char kind[8], ext[8];
+        int used = 0;
+        if (sscanf(e->d_name, "%4[a-z]-%16" SCNx64 ".%5[a-z]%n", kind, &seq, ext, &used) != 3)
+            continue;
+        bool drop = false;
+        if (strcmp(kind, "ckpt") == 0) {
+            /* manifests: keep the current and the previous one; drop
+             * leftovers of interrupted writes */
+            drop = e->d_name[used] == '\0' ? seq != c->seq && seq != prev_seq : strcmp(e->d_name + used, ".tmp") == 0;
+        } else if (strcmp(kind, "seg") == 0 && e->d_name[used] == '\0') {
+            drop = true;
+            for (size_t i = 0; i < c->nsegs && drop; i++)
+                drop = c->segs[i].seq != seq;
+            for (size_t i = 0; i < nprev && drop; i++)
+                drop = prev[i].seq != seq;
+        }
+        if (drop) {
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s", c->dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+}
+
+int ak_ckpt_commit(ak_ckpt_t *c, const void *meta, size_t mn, ak_ckpt_stats_t *st, ak_err_t *err)
+{
+    if (!c->writing)
+        return ak_errf(err, AK_E_INTERNAL, "no checkpoint is being written");
+    if (flush_frame(c, err)) {
+        ak_ckpt_abort(c);
+        return -1;
+    }
+    if (ak_io_fsync(c->fd) != 0) {
+        int e = errno;
+        ak_ckpt_abort(c);
+        return ak_errf(err, AK_E_IO, "cannot sync checkpoint segment in %s: %s", c->dir, strerror(e));
+    }
+    close(c->fd);
+    c->fd = -1;
+    /* the new manifest: the previous segments (unless full) + this one */
+    seginfo_t *prev = c->segs;
+    size_t nprev = c->nsegs;
+    uint64_t prev_seq = c->seq;
+    size_t base = c->full ? 0 : nprev;
+    seginfo_t *segs = ak_calloc(base + 1, sizeof *segs);
+    if (!segs) {
+        ak_ckpt_abort(c);
+        return ak_err_nomem(err);
+    }
+    if (base)
+        memcpy(segs, prev, base * sizeof *segs);
+    segs[base] = (seginfo_t){c->wseq, c->wbytes, c->wrecords};
+    uint64_t mseq = c->wseq;
+    ak_buf_t body = AK_BUF_INIT, file = AK_BUF_INIT;
+    ak_buf_put_uvarint(&body, mseq);
+    ak_buf_put_svarint(&body, ak_wall_us());
+    ak_buf_put_uvarint(&body, base + 1);
+    for (size_t i = 0; i <= base; i++) {
+        ak_buf_put_uvarint(&body, segs[i].seq);
+        ak_buf_put_uvarint(&body, segs[i].bytes);
+        ak_buf_put_uvarint(&body, segs[i].records);
+    }
+    ak_buf_put_uvarint(&body, mn);
+    ak_buf_put(&body, meta, mn);
+    ak_buf_put(&file, MAN_MAGIC, 8);
+    ak_buf_put_u32le(&file, AK_CKPT_FORMAT);
+    ak_buf_put_u32le(&file, (uint32_t)body.len);
+    ak_buf_put(&file, body.data, body.len);
+    if (!file.oom)
+        ak_buf_put_u32le(&file, ak_crc32c(0, file.data, file.len));
+    int rc = 0;
+    if (body.oom || file.oom) {
+        rc = ak_err_nomem(err);
+    } else {
+        char path[4300];
+        path_of(c, path, sizeof path, "ckpt", mseq);
+        ak_io_crash_point("ckpt-commit");
+        rc = ak_io_write_file_atomic(path, file.data, file.len, err);
+    }
+    uint64_t mbytes = file.len;
+    ak_buf_free(&body);
+    ak_buf_free(&file);
+    if (rc) {
+        /* once the manifest is renamed into place (only syncing the
+         * directory failed) it may be loaded later: keep its segment */
+        char path[4300];
+        path_of(c, path, sizeof path, "ckpt", mseq);
+        if (access(path, F_OK) == 0)
+            c->writing = false;
+        ak_free(segs);
+        ak_ckpt_abort(c);
+        return -1;
+    }
+    c->writing = false;
+    c->segs = segs;
+    c->nsegs = c->cap_segs = base + 1;
+    c->seq = mseq;
+    collect(c, prev, nprev, prev_seq);
+    ak_free(prev);
+    if (st) {
+        st->seq = mseq;
+        st->full = c->full;
+        st->records = c->wrecords;
+        st->bytes = c->wbytes + mbytes;
+        st->total_bytes = ak_ckpt_total_bytes(c);
+        st->segments = (int)c->nsegs;
+        st->us = ak_mono_us() - c->t0;
+    }
+    return 0;
+}
