@@ -10,6 +10,7 @@
 #include "ak_delta.h"
 
 #include "ak_alloc.h"
+#include "ak_ser.h"
 
 #include <string.h>
 
@@ -44,7 +45,65 @@ struct ak_kbag {
     int64_t total;
     size_t live_groups;
     size_t list_bytes;   /* the groups' entry lists, kept as they change */
+    /* checkpoints: entries changed and rows removed since the last one */
+    bool track;
+    uint64_t *dbits;     /* per entry slot: listed in dirty[] */
+    size_t cap_dbits;
+    uint32_t *dirty;
+    size_t ndirty, cap_dirty;
+    ak_buf_t dropped;    /* uvar length + serialised key and row, per row removed */
 };
+
+/* An entry changed: remembered for the next checkpoint. */
+static void mark(ak_kbag_t *b, uint32_t e)
+{
+    if (!b->track)
+        return;
+    size_t w = e / 64;
+    if (w >= b->cap_dbits) {
+        size_t nc = b->cap_dbits ? b->cap_dbits : 16;
+        while (nc <= w)
+            nc *= 2;
+        uint64_t *nb = ak_realloc(b->dbits, nc * sizeof *nb);
+        if (!nb) {
+            b->dropped.oom = true; /* cannot say what changed: save everything */
+            return;
+        }
+        memset(nb + b->cap_dbits, 0, (nc - b->cap_dbits) * sizeof *nb);
+        b->dbits = nb;
+        b->cap_dbits = nc;
+    }
+    uint64_t bit = UINT64_C(1) << (e % 64);
+    if (b->dbits[w] & bit)
+        return;
+    if (AK_GROW(b->dirty, b->cap_dirty, b->ndirty + 1)) {
+        b->dropped.oom = true;
+        return;
+    }
+    b->dbits[w] |= bit;
+    b->dirty[b->ndirty++] = e;
+}
+
+static void put_entry_key(const ak_kbag_t *b, ak_buf_t *k, uint32_t e)
+{
+    ak_ser_row(k, b->keys + (size_t)b->ents[e].group * (size_t)b->nkey, b->nkey);
+    ak_ser_row(k, b->rows + (size_t)e * (size_t)b->nrow, b->nrow);
+}
+
+/* An entry is about to go: its key and row are remembered as removed. */
+static void drop_entry(ak_kbag_t *b, uint32_t e)
+{
+    if (!b->track)
+        return;
+    ak_buf_t k = AK_BUF_INIT;
+    put_entry_key(b, &k, e);
+    ak_buf_put_uvarint(&b->dropped, k.len);
+    ak_buf_put(&b->dropped, k.data, k.len);
+    b->dropped.oom |= k.oom;
+    ak_buf_free(&k);
+    if (e / 64 < b->cap_dbits)
+        b->dbits[e / 64] &= ~(UINT64_C(1) << (e % 64));
+}
 
 ak_kbag_t *ak_kbag_new(int nkey, int nrow)
 {
@@ -70,6 +129,9 @@ void ak_kbag_free(ak_kbag_t *b)
     ak_free(b->ents);
     ak_free(b->rows);
     ak_hidx_free(&b->eidx);
+    ak_free(b->dirty);
+    ak_free(b->dbits);
+    ak_buf_free(&b->dropped);
     ak_free(b);
 }
 
@@ -119,7 +181,11 @@ size_t ak_kbag_size(const ak_kbag_t *b, uint32_t g) { return g < b->ngroups ? b-
 const uint32_t *ak_kbag_entries(const ak_kbag_t *b, uint32_t g) { return b->groups[g].ents; }
 const ak_val_t *ak_kbag_row(const ak_kbag_t *b, uint32_t e) { return b->rows + (size_t)e * (size_t)b->nrow; }
 int64_t ak_kbag_count(const ak_kbag_t *b, uint32_t e) { return b->ents[e].count; }
-int64_t *ak_kbag_aux(ak_kbag_t *b, uint32_t e) { return &b->ents[e].aux; }
+int64_t *ak_kbag_aux(ak_kbag_t *b, uint32_t e)
+{
+    mark(b, e);
+    return &b->ents[e].aux;
+}
 int64_t ak_kbag_total(const ak_kbag_t *b) { return b->total; }
 size_t ak_kbag_ngroups(const ak_kbag_t *b) { return b->live_groups; }
 uint32_t ak_kbag_gcap(const ak_kbag_t *b) { return b->ngroups; }
@@ -159,9 +225,12 @@ int ak_kbag_add(ak_kbag_t *b, uint32_t g, const ak_val_t *row, int64_t w, uint32
     if (e != UINT32_MAX) {
         b->ents[e].count += w;
         if (b->ents[e].count != 0) {
+            if (w)
+                mark(b, e);
             *eid = e;
             return 0;
         }
+        drop_entry(b, e);
         /* gone: unlink from the group, the index and into the free list */
         kgroup_t *gr = &b->groups[g];
         uint32_t pos = b->ents[e].gpos;
@@ -220,6 +289,7 @@ int ak_kbag_add(ak_kbag_t *b, uint32_t g, const ak_val_t *row, int64_t w, uint32
     gr->ents[gr->n++] = e;
     if (ak_hidx_insert(&b->eidx, en->hash, e))
         return -1;
+    mark(b, e);
     *eid = e;
     return 0;
 }
@@ -230,4 +300,119 @@ size_t ak_kbag_bytes(const ak_kbag_t *b)
            (size_t)b->cap_free_groups * 4 + ak_hidx_bytes(&b->gidx) +
            (size_t)b->cap_ents * (sizeof(kent_t) + sizeof(ak_val_t) * (size_t)b->nrow) + ak_hidx_bytes(&b->eidx) +
            b->list_bytes;
+}
+
+/* ---- checkpoints ---- */
+
+/* One record per entry: key = tag, group key, row; value = count, aux. */
+static int save_entry(ak_kbag_t *b, uint8_t tag, uint32_t e, ak_buf_t *k, ak_buf_t *v, const ak_state_out_t *out,
+                      ak_err_t *err)
+{
+    ak_buf_clear(k);
+    ak_buf_clear(v);
+    ak_buf_putc(k, (char)tag);
+    put_entry_key(b, k, e);
+    ak_buf_put_svarint(v, b->ents[e].count);
+    ak_buf_put_svarint(v, b->ents[e].aux);
+    if (k->oom || v->oom)
+        return ak_err_nomem(err);
+    return out->put(out->ctx, k->data, k->len, v->data, v->len, err);
+}
+
+static bool dbit(const ak_kbag_t *b, uint32_t e)
+{
+    return e / 64 < b->cap_dbits && (b->dbits[e / 64] >> (e % 64) & 1);
+}
+
+int ak_kbag_save(ak_kbag_t *b, uint8_t tag, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    if (b->dropped.oom || !b->track)
+        full = true; /* a change could not be remembered */
+    b->track = true; /* from the first (full) checkpoint on */
+    ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
+    int rc = 0;
+    if (full) {
+        for (uint32_t e = 0; e < b->nents && rc == 0; e++)
+            if (b->ents[e].group != UINT32_MAX)
+                rc = save_entry(b, tag, e, &k, &v, out, err);
+    } else {
+        /* rows removed first: one removed and added again is put after */
+        const uint8_t *p = (const uint8_t *)b->dropped.data, *end = p + b->dropped.len;
+        while (p < end && rc == 0) {
+            uint64_t n = 0;
+            size_t used = ak_get_uvarint(p, (size_t)(end - p), &n);
+            ak_buf_clear(&k);
+            ak_buf_putc(&k, (char)tag);
+            ak_buf_put(&k, p + used, (size_t)n);
+            rc = k.oom ? ak_err_nomem(err) : out->del(out->ctx, k.data, k.len, err);
+            p += used + n;
+        }
+        /* a slot freed and reused may be listed twice: write it once */
+        for (size_t i = 0; i < b->ndirty && rc == 0; i++) {
+            uint32_t e = b->dirty[i];
+            if (dbit(b, e) && b->ents[e].group != UINT32_MAX) {
+                rc = save_entry(b, tag, e, &k, &v, out, err);
+                b->dbits[e / 64] &= ~(UINT64_C(1) << (e % 64));
+            }
+        }
+        for (size_t i = 0; i < b->ndirty; i++) {
+            uint32_t e = b->dirty[i];
+            if (b->ents[e].group != UINT32_MAX)
+                b->dbits[e / 64] |= UINT64_C(1) << (e % 64);
+        }
+    }
+    ak_buf_free(&k);
+    ak_buf_free(&v);
+    return rc;
+}
+
+void ak_kbag_saved(ak_kbag_t *b)
+{
+    for (size_t i = 0; i < b->ndirty; i++)
+        b->dbits[b->dirty[i] / 64] &= ~(UINT64_C(1) << (b->dirty[i] % 64));
+    b->ndirty = 0;
+    ak_buf_clear(&b->dropped);
+    b->dropped.oom = false;
+}
+
+int ak_kbag_load(ak_kbag_t *b, const void *key, size_t kn, const void *val, size_t vn, ak_ser_intern_fn intern,
+                 void *ictx, uint32_t *eid, ak_err_t *err)
+{
+    b->track = true;
+    if (eid)
+        *eid = UINT32_MAX;
+    ak_val_t stack[16];
+    size_t need = (size_t)(b->nkey + b->nrow);
+    ak_val_t *tmp = need <= 16 ? stack : ak_malloc(need * sizeof *tmp);
+    if (!tmp)
+        return ak_err_nomem(err);
+    ak_val_t *kv = tmp, *row = tmp + b->nkey;
+    ak_rd_t r;
+    ak_rd_init(&r, key, kn);
+    ak_rd_u8(&r); /* the tag */
+    ak_rd_row(&r, kv, b->nkey);
+    ak_rd_row(&r, row, b->nrow);
+    ak_rd_t rv;
+    ak_rd_init(&rv, val, vn);
+    int64_t count = ak_rd_svar(&rv), aux = ak_rd_svar(&rv);
+    int rc = 0;
+    if (r.bad || !ak_rd_done(&r) || rv.bad || !ak_rd_done(&rv) || count == 0) {
+        rc = ak_errf(err, AK_E_CORRUPT, "checkpoint: malformed row of a keyed multiset");
+        goto out;
+    }
+    for (size_t i = 0; i < need && rc == 0; i++)
+        if (intern(ictx, &tmp[i]))
+            rc = ak_err_nomem(err);
+    uint32_t g = rc ? UINT32_MAX : ak_kbag_group(b, kv, true), e;
+    if (rc == 0 && (g >= AK_KBAG_OOM || ak_kbag_add(b, g, row, count, &e)))
+        rc = ak_err_nomem(err);
+    if (rc == 0 && e != UINT32_MAX) {
+        b->ents[e].aux = aux;
+        if (eid)
+            *eid = e;
+    }
+out:
+    if (tmp != stack)
+        ak_free(tmp);
+    return rc;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ak_ser.h"
 #include "ak_value.h"
 
 typedef struct ak_kbag ak_kbag_t;
@@ -41,5 +42,16 @@ size_t ak_kbag_ngroups(const ak_kbag_t *b);
  * skip those with size 0. */
 uint32_t ak_kbag_gcap(const ak_kbag_t *b);
 size_t ak_kbag_bytes(const ak_kbag_t *b);
+
+/* Checkpoints: one record per row, key = `tag`, group key, row; value =
+ * count, aux.  The first ak_kbag_save (always whole) or ak_kbag_load makes
+ * the bag remember what changes (rows added, removed, an aux taken for
+ * writing), so later saves write only that; ak_kbag_saved forgets it once
+ * the checkpoint is durable (after a failed one it is written again).
+ * ak_kbag_load restores one record; *eid (may be NULL) gets its entry. */
+int ak_kbag_save(ak_kbag_t *b, uint8_t tag, bool full, const ak_state_out_t *out, ak_err_t *err);
+void ak_kbag_saved(ak_kbag_t *b);
+int ak_kbag_load(ak_kbag_t *b, const void *key, size_t kn, const void *val, size_t vn, ak_ser_intern_fn intern,
+                 void *ictx, uint32_t *eid, ak_err_t *err);
 
 #endif

@@ -323,3 +323,24 @@ size_t ak_mset_bytes(const ak_mset_t *m, int w)
     }
     return per * m->cap;
 }
+
+typedef struct count_ctx {
+    const ak_val_t *t;
+    int w;
+    int64_t c;
+} count_ctx_t;
+
+static int count_first(void *ctx, const ak_val_t *t, int64_t c)
+{
+    count_ctx_t *x = ctx;
+    if (ak_row_cmp(t, x->t, x->w) == 0)
+        x->c = c;
+    return 1;
+}
+
+int64_t ak_mset_count(const ak_mset_t *m, int w, const ak_val_t *t)
+{
+    count_ctx_t x = {t, w, 0};
+    ak_mset_each(m, w, t, count_first, &x);
+    return x.c;
+}

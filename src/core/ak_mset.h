@@ -34,5 +34,7 @@ const ak_val_t *ak_mset_last(const ak_mset_t *m, int w);
 typedef int (*ak_mset_fn)(void *ctx, const ak_val_t *t, int64_t c);
 int ak_mset_each(const ak_mset_t *m, int w, const ak_val_t *from, ak_mset_fn fn, void *ctx);
 size_t ak_mset_bytes(const ak_mset_t *m, int w);
+/* The count of tuple t (0 when absent). */
+int64_t ak_mset_count(const ak_mset_t *m, int w, const ak_val_t *t);
 
 #endif

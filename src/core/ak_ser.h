@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ak_buf.h"
+#include "ak_error.h"
 #include "ak_value.h"
 
 void ak_ser_val(ak_buf_t *b, const ak_val_t *v);
@@ -40,5 +41,15 @@ double ak_rd_f64(ak_rd_t *r);
 const void *ak_rd_bytes(ak_rd_t *r, size_t n);
 void ak_rd_val(ak_rd_t *r, ak_val_t *v);
 void ak_rd_row(ak_rd_t *r, ak_val_t *row, int n);
+
+/* Where saved state goes: records (key -> value) of one section; del ends
+ * a key saved before.  Keys start with a tag byte naming the container. */
+typedef struct ak_state_out {
+    int (*put)(void *ctx, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
+    int (*del)(void *ctx, const void *key, size_t kn, ak_err_t *err);
+    void *ctx;
+} ak_state_out_t;
+/* Makes a TEXT value read from saved state point at lasting bytes. */
+typedef int (*ak_ser_intern_fn)(void *ctx, ak_val_t *v);
 
 #endif

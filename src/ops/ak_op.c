@@ -134,3 +134,29 @@ int ak_op_step(ak_op_t *op, ak_opcx_t *cx)
     op->busy_us += ak_mono_us() - t0;
     return rc;
 }
+
+int ak_op_bags_save(ak_kbag_t *const *bags, int n, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    for (int i = 0; i < n; i++)
+        if (bags[i] && ak_kbag_save(bags[i], (uint8_t)i, full, out, err))
+            return -1;
+    return 0;
+}
+
+void ak_op_bags_saved(ak_kbag_t *const *bags, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (bags[i])
+            ak_kbag_saved(bags[i]);
+}
+
+int ak_op_intern_cb(void *ctx, ak_val_t *v) { return v->type == AK_TEXT ? ak_intern(ctx, v) : 0; }
+
+int ak_op_bags_load(ak_kbag_t *const *bags, int n, ak_opcx_t *cx, const void *key, size_t kn, const void *val,
+                    size_t vn, uint32_t *eid)
+{
+    uint8_t tag = kn ? *(const uint8_t *)key : 0xff;
+    if (tag >= n || !bags[tag])
+        return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: a record names no state of this operator");
+    return ak_kbag_load(bags[tag], key, kn, val, vn, ak_op_intern_cb, cx->strs, eid, cx->err);
+}

@@ -50,6 +50,13 @@ typedef struct ak_op_vt {
     int (*list)(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_val_t *key, int n, ak_list_fn fn, void *ctx);
     /* Optional: how many keys (partitions, groups) the state is held for. */
     size_t (*keys)(const ak_op_t *op);
+    /* Checkpoints (NULL for operators without state): save writes the
+     * state as records of the operator's section, all of it (full) or what
+     * changed since `saved` was last called, which the caller does once
+     * the checkpoint is durable; load restores one record. */
+    int (*save)(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err);
+    void (*saved)(ak_op_t *op);
+    int (*load)(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, const void *val, size_t vn);
 } ak_op_vt_t;
 
 struct ak_op {
@@ -138,6 +145,15 @@ ak_op_t *ak_op_setop_new(ak_op_t *l, ak_op_t *r, const ak_plan_t *p, ak_err_t *e
  * chain of `depth` nodes ending at `top` runs again over the whole kept
  * input when it changes. */
 ak_op_t *ak_op_rerun_new(ak_op_t *in, const ak_plan_t *top, int depth, const char *why, ak_err_t *err);
+
+/* Checkpoints of operators whose state is keyed multisets: bag i is
+ * saved with tag i (NULL bags are skipped). */
+int ak_op_bags_save(ak_kbag_t *const *bags, int n, bool full, const ak_state_out_t *out, ak_err_t *err);
+void ak_op_bags_saved(ak_kbag_t *const *bags, int n);
+int ak_op_bags_load(ak_kbag_t *const *bags, int n, ak_opcx_t *cx, const void *key, size_t kn, const void *val,
+                    size_t vn, uint32_t *eid);
+/* Interns TEXT read from a checkpoint into the flow's pool (ctx). */
+int ak_op_intern_cb(void *ctx, ak_val_t *v);
 
 /* Steps an operator (timing and counters around vt->step). */
 int ak_op_step(ak_op_t *op, ak_opcx_t *cx);

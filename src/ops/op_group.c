@@ -21,6 +21,7 @@
 #include "ak_mset.h"
 
 #include "ak_alloc.h"
+#include "ak_ser.h"
 
 #include <math.h>
 #include <string.h>
@@ -84,6 +85,14 @@ typedef struct grp {
     size_t ntouched, cap_touched;
     ak_val_t *key, *args, *newrow;
     bool scalar_done;
+    /* checkpoints: what changed since the last one (once tracking) */
+    bool track, lost;            /* lost: a change could not be noted, save all */
+    uint64_t *dbits;             /* per group slot: listed in dirty[] */
+    size_t cap_dbits;
+    uint32_t *dirty;
+    size_t ndirty, cap_dirty;
+    ak_buf_t dropped;            /* uvar length + serialised key, per group gone */
+    ak_buf_t mlog;               /* uvar length + key, slot, tuple, per multiset change */
 } grp_t;
 
 /* ---- groups ---- */
@@ -149,8 +158,11 @@ static uint32_t new_group(grp_t *s, const ak_val_t *key, uint64_t h)
     return g;
 }
 
+static void note_dropped(grp_t *s, uint32_t g);
+
 static void drop_group(grp_t *s, uint32_t g, uint64_t h)
 {
+    note_dropped(s, g);
     group_release(s, g);
     ak_hidx_remove(&s->idx, h, g);
     s->live--;
@@ -239,12 +251,15 @@ static int output(grp_t *s, ak_opcx_t *cx, uint32_t g, ak_val_t *row)
 
 /* ---- step ---- */
 
+static void note_dirty(grp_t *s, uint32_t g);
+
 static int touch(grp_t *s, ak_opcx_t *cx, uint32_t g, bool existed)
 {
     group_t *gr = &s->g[g];
     if (gr->step == s->stepno)
         return 0;
     gr->step = s->stepno;
+    note_dirty(s, g);
     int nc = s->op.ncols;
     if (s->ntouched == s->cap_touched) {
         size_t nc2 = s->cap_touched ? s->cap_touched * 2 : 64;
@@ -330,6 +345,16 @@ static int update(grp_t *s, ak_opcx_t *cx, uint32_t g, const ak_val_t *row, int6
             size_t before = ak_mset_bytes(ss, sl->width);
             if (ak_mset_add(ss, s->args, sl->width, w))
                 return ak_err_nomem(cx->err);
+            if (s->track) {
+                ak_buf_t k = AK_BUF_INIT;
+                ak_ser_row(&k, gkey(s, g), s->ng);
+                ak_buf_putc(&k, (char)(sl - s->slots));
+                ak_ser_row(&k, s->args, sl->width);
+                ak_buf_put_uvarint(&s->mlog, k.len);
+                ak_buf_put(&s->mlog, k.data, k.len);
+                s->lost |= k.oom || s->mlog.oom;
+                ak_buf_free(&k);
+            }
             s->mset_bytes += ak_mset_bytes(ss, sl->width) - before;
             break;
         }
@@ -402,6 +427,10 @@ static void group_destroy(ak_op_t *op)
     ak_free(s->key);
     ak_free(s->args);
     ak_free(s->newrow);
+    ak_free(s->dbits);
+    ak_free(s->dirty);
+    ak_buf_free(&s->dropped);
+    ak_buf_free(&s->mlog);
 }
 
 static size_t group_bytes(const ak_op_t *op)
@@ -451,8 +480,276 @@ static void group_describe(const ak_op_t *op, ak_buf_t *out)
 
 static size_t group_keys(const ak_op_t *op) { return ((const grp_t *)op)->live; }
 
-static const ak_op_vt_t group_vt = {"aggregate", group_step, group_destroy, group_bytes, group_describe,
-                                    NULL,        NULL,       group_keys};
+/* ---- checkpoints ----
+ * A group is a record 0 | key -> rows, then per slot its count, sum or
+ * compensated sum; each tuple of a multiset is its own record
+ * 1 | key | slot | tuple -> count, so a checkpoint writes the tuples that
+ * changed, not whole multisets (a COUNT(DISTINCT) over everything is one
+ * group with every value). */
+
+static void note_dirty(grp_t *s, uint32_t g)
+{
+    if (!s->track)
+        return;
+    size_t w = g / 64;
+    if (w >= s->cap_dbits) {
+        size_t nc = s->cap_dbits ? s->cap_dbits : 16;
+        while (nc <= w)
+            nc *= 2;
+        uint64_t *nb = ak_realloc(s->dbits, nc * sizeof *nb);
+        if (!nb) {
+            s->lost = true;
+            return;
+        }
+        memset(nb + s->cap_dbits, 0, (nc - s->cap_dbits) * sizeof *nb);
+        s->dbits = nb;
+        s->cap_dbits = nc;
+    }
+    uint64_t bit = UINT64_C(1) << (g % 64);
+    if (s->dbits[w] & bit)
+        return;
+    if (AK_GROW(s->dirty, s->cap_dirty, s->ndirty + 1)) {
+        s->lost = true;
+        return;
+    }
+    s->dbits[w] |= bit;
+    s->dirty[s->ndirty++] = g;
+}
+
+static void note_dropped(grp_t *s, uint32_t g)
+{
+    if (!s->track)
+        return;
+    ak_buf_t k = AK_BUF_INIT;
+    ak_ser_row(&k, gkey(s, g), s->ng);
+    ak_buf_put_uvarint(&s->dropped, k.len);
+    ak_buf_put(&s->dropped, k.data, k.len);
+    s->lost |= k.oom || s->dropped.oom;
+    ak_buf_free(&k);
+    if (g / 64 < s->cap_dbits)
+        s->dbits[g / 64] &= ~(UINT64_C(1) << (g % 64));
+}
+
+static int put_group(grp_t *s, uint32_t g, ak_buf_t *k, ak_buf_t *v, const ak_state_out_t *out, ak_err_t *err)
+{
+    ak_buf_clear(k);
+    ak_buf_clear(v);
+    ak_buf_putc(k, 0);
+    ak_ser_row(k, gkey(s, g), s->ng);
+    ak_buf_put_svarint(v, s->g[g].rows);
+    const uint8_t *st = gstate(s, g);
+    for (int i = 0; i < s->nslots; i++) {
+        const void *ss = st + s->slots[i].off;
+        switch (s->slots[i].kind) {
+        case S_COUNT:
+            ak_buf_put_svarint(v, *(const int64_t *)ss);
+            break;
+        case S_ISUM: {
+            const isum_t *x = ss;
+            ak_buf_put_svarint(v, x->count);
+            ak_buf_put_u64le(v, (uint64_t)x->sum);
+            ak_buf_put_u64le(v, (uint64_t)((unsigned __int128)x->sum >> 64));
+            break;
+        }
+        case S_DSUM: {
+            const dsum_t *x = ss;
+            ak_buf_put_svarint(v, x->count);
+            ak_ser_f64(v, x->sum);
+            ak_ser_f64(v, x->comp);
+            break;
+        }
+        }
+    }
+    if (k->oom || v->oom)
+        return ak_err_nomem(err);
+    return out->put(out->ctx, k->data, k->len, v->data, v->len, err);
+}
+
+typedef struct tuple_out {
+    grp_t *s;
+    uint32_t g;
+    int slot;
+    ak_buf_t *k, *v;
+    const ak_state_out_t *out;
+    ak_err_t *err;
+} tuple_out_t;
+
+static int put_tuple(void *ctx, const ak_val_t *t, int64_t c)
+{
+    tuple_out_t *x = ctx;
+    ak_buf_clear(x->k);
+    ak_buf_clear(x->v);
+    ak_buf_putc(x->k, 1);
+    ak_ser_row(x->k, gkey(x->s, x->g), x->s->ng);
+    ak_buf_putc(x->k, (char)x->slot);
+    ak_ser_row(x->k, t, x->s->slots[x->slot].width);
+    ak_buf_put_svarint(x->v, c);
+    if (x->k->oom || x->v->oom)
+        return ak_err_nomem(x->err);
+    return x->out->put(x->out->ctx, x->k->data, x->k->len, x->v->data, x->v->len, x->err) ? -1 : 0;
+}
+
+/* The current count of a logged tuple (key | slot | tuple), as a record. */
+static int put_logged(grp_t *s, const uint8_t *p, size_t n, ak_buf_t *k, ak_buf_t *v, const ak_state_out_t *out,
+                      ak_err_t *err)
+{
+    ak_rd_t r;
+    ak_rd_init(&r, p, n);
+    ak_rd_row(&r, s->key, s->ng);
+    int slot = ak_rd_u8(&r);
+    ak_rd_row(&r, s->args, slot < s->nslots ? s->slots[slot].width : 0);
+    if (r.bad || slot >= s->nslots)
+        return ak_errf(err, AK_E_INTERNAL, "aggregate: a logged change cannot be read back");
+    uint32_t g = find_group(s, s->key, ak_row_hash(s->key, s->ng));
+    int64_t c = g == UINT32_MAX ? 0
+                                : ak_mset_count((const ak_mset_t *)(gstate(s, g) + s->slots[slot].off),
+                                                s->slots[slot].width, s->args);
+    ak_buf_clear(k);
+    ak_buf_putc(k, 1);
+    ak_buf_put(k, p, n);
+    if (k->oom)
+        return ak_err_nomem(err);
+    if (!c)
+        return out->del(out->ctx, k->data, k->len, err);
+    ak_buf_clear(v);
+    ak_buf_put_svarint(v, c);
+    return v->oom ? ak_err_nomem(err) : out->put(out->ctx, k->data, k->len, v->data, v->len, err);
+}
+
+static int group_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    grp_t *s = (grp_t *)op;
+    full |= !s->track || s->lost;
+    s->track = true;
+    ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
+    int rc = 0;
+    if (full) {
+        for (uint32_t g = 0; g < s->n && rc == 0; g++) {
+            bool live = false;
+            for (size_t q = ak_hidx_first(&s->idx, ak_row_hash(gkey(s, g), s->ng)); ak_hidx_more(&s->idx, q) && !live;
+                 q = ak_hidx_next(&s->idx, q))
+                live = s->idx.v[q] == g;
+            if (!live)
+                continue;
+            rc = put_group(s, g, &k, &v, out, err);
+            for (int i = 0; i < s->nslots && rc == 0; i++)
+                if (s->slots[i].kind == S_MSET) {
+                    tuple_out_t x = {s, g, i, &k, &v, out, err};
+                    rc = ak_mset_each((const ak_mset_t *)(gstate(s, g) + s->slots[i].off), s->slots[i].width, NULL,
+                                      put_tuple, &x) ? -1 : 0;
+                }
+        }
+    } else {
+        const uint8_t *p = (const uint8_t *)s->dropped.data, *end = p + s->dropped.len;
+        while (p < end && rc == 0) {
+            uint64_t n = 0;
+            size_t used = ak_get_uvarint(p, (size_t)(end - p), &n);
+            ak_buf_clear(&k);
+            ak_buf_putc(&k, 0);
+            ak_buf_put(&k, p + used, (size_t)n);
+            rc = k.oom ? ak_err_nomem(err) : out->del(out->ctx, k.data, k.len, err);
+            p += used + n;
+        }
+        for (size_t i = 0; i < s->ndirty && rc == 0; i++) {
+            uint32_t g = s->dirty[i];
+            if (g / 64 < s->cap_dbits && (s->dbits[g / 64] >> (g % 64) & 1))
+                rc = put_group(s, g, &k, &v, out, err);
+        }
+        p = (const uint8_t *)s->mlog.data;
+        end = p + s->mlog.len;
+        while (p < end && rc == 0) {
+            uint64_t n = 0;
+            size_t used = ak_get_uvarint(p, (size_t)(end - p), &n);
+            rc = put_logged(s, p + used, (size_t)n, &k, &v, out, err);
+            p += used + n;
+        }
+    }
+    ak_buf_free(&k);
+    ak_buf_free(&v);
+    return rc;
+}
+
+static void group_saved(ak_op_t *op)
+{
+    grp_t *s = (grp_t *)op;
+    for (size_t i = 0; i < s->ndirty; i++)
+        s->dbits[s->dirty[i] / 64] &= ~(UINT64_C(1) << (s->dirty[i] % 64));
+    s->ndirty = 0;
+    ak_buf_clear(&s->dropped);
+    ak_buf_clear(&s->mlog);
+    s->dropped.oom = s->mlog.oom = s->lost = false;
+}
+
+static int group_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, const void *val, size_t vn)
+{
+    grp_t *s = (grp_t *)op;
+    s->track = true;
+    ak_rd_t r, rv;
+    ak_rd_init(&r, key, kn);
+    ak_rd_init(&rv, val, vn);
+    uint8_t tag = ak_rd_u8(&r);
+    ak_rd_row(&r, s->key, s->ng);
+    for (int i = 0; i < s->ng; i++)
+        if (ak_op_intern_cb(cx->strs, &s->key[i]))
+            return ak_err_nomem(cx->err);
+    uint64_t h = ak_row_hash(s->key, s->ng);
+    uint32_t g = r.bad ? UINT32_MAX : find_group(s, s->key, h);
+    if (!r.bad && g == UINT32_MAX && (g = new_group(s, s->key, h)) == UINT32_MAX)
+        return ak_err_nomem(cx->err);
+    if (s->ng == 0)
+        s->scalar_done = true;
+    uint8_t *st = r.bad ? NULL : gstate(s, g);
+    if (tag == 0 && st) {
+        s->g[g].rows = ak_rd_svar(&rv);
+        for (int i = 0; i < s->nslots; i++) {
+            void *ss = st + s->slots[i].off;
+            switch (s->slots[i].kind) {
+            case S_COUNT:
+                *(int64_t *)ss = ak_rd_svar(&rv);
+                break;
+            case S_ISUM: {
+                isum_t *x = ss;
+                x->count = ak_rd_svar(&rv);
+                const uint8_t *b = ak_rd_bytes(&rv, 16);
+                unsigned __int128 u = 0;
+                for (int q = 15; b && q >= 0; q--)
+                    u = u << 8 | b[q];
+                x->sum = (__int128)u;
+                break;
+            }
+            case S_DSUM: {
+                dsum_t *x = ss;
+                x->count = ak_rd_svar(&rv);
+                x->sum = ak_rd_f64(&rv);
+                x->comp = ak_rd_f64(&rv);
+                break;
+            }
+            }
+        }
+    } else if (tag == 1 && st) {
+        int slot = ak_rd_u8(&r);
+        if (slot >= s->nslots || s->slots[slot].kind != S_MSET)
+            return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: an aggregate record names no multiset");
+        ak_rd_row(&r, s->args, s->slots[slot].width);
+        for (int i = 0; i < s->slots[slot].width; i++)
+            if (ak_op_intern_cb(cx->strs, &s->args[i]))
+                return ak_err_nomem(cx->err);
+        int64_t c = ak_rd_svar(&rv);
+        ak_mset_t *m = (ak_mset_t *)(st + s->slots[slot].off);
+        size_t before = ak_mset_bytes(m, s->slots[slot].width);
+        if (!r.bad && !rv.bad && ak_mset_add(m, s->args, s->slots[slot].width, c))
+            return ak_err_nomem(cx->err);
+        s->mset_bytes += ak_mset_bytes(m, s->slots[slot].width) - before;
+    } else {
+        r.bad = true;
+    }
+    if (r.bad || rv.bad || !ak_rd_done(&r) || !ak_rd_done(&rv))
+        return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: malformed aggregate record");
+    return 0;
+}
+
+static const ak_op_vt_t group_vt = {"aggregate", group_step, group_destroy, group_bytes, group_describe, NULL,
+                                    NULL,        group_keys, group_save,    group_saved, group_load};
 
 static bool same_args(const ak_aggcall_t *a, const ak_aggcall_t *b, int width)
 {

@@ -359,7 +359,27 @@ static void join_describe(const ak_op_t *op, ak_buf_t *out)
                       ak_kbag_ngroups(j->s[1].bag));
 }
 
-static const ak_op_vt_t join_vt = {"join", join_step, join_destroy, join_bytes, join_describe};
+static int join_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    join_t *j = (join_t *)op;
+    ak_kbag_t *bags[2] = {j->s[0].bag, j->s[1].bag};
+    return ak_op_bags_save(bags, 2, full, out, err);
+}
+static void join_saved(ak_op_t *op)
+{
+    join_t *j = (join_t *)op;
+    ak_kbag_t *bags[2] = {j->s[0].bag, j->s[1].bag};
+    ak_op_bags_saved(bags, 2);
+}
+static int join_load(ak_op_t *op, ak_opcx_t *cx, const void *k, size_t kn, const void *v, size_t vn)
+{
+    join_t *j = (join_t *)op;
+    ak_kbag_t *bags[2] = {j->s[0].bag, j->s[1].bag};
+    return ak_op_bags_load(bags, 2, cx, k, kn, v, vn, NULL);
+}
+
+static const ak_op_vt_t join_vt = {"join", join_step, join_destroy, join_bytes, join_describe, NULL, NULL, NULL,
+                                   join_save, join_saved, join_load};
 
 ak_op_t *ak_op_join_new(ak_op_t *l, ak_op_t *r, const ak_plan_t *p, const bool *need, const bool *lneed,
                         const bool *rneed, bool pull_left, ak_err_t *err)

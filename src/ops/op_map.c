@@ -418,7 +418,26 @@ static int map_list(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_val_t 
     return op->in[0]->vt->list(op->in[0], cx, in, key, n, forward, &f);
 }
 
-static const ak_op_vt_t map_vt = {"map", map_step, map_destroy, map_bytes, map_describe, map_can_list, map_list};
+static int map_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    return ak_op_bags_save(&((map_t *)op)->rows, 1, full, out, err);
+}
+static void map_saved(ak_op_t *op) { ak_op_bags_saved(&((map_t *)op)->rows, 1); }
+static int map_load(ak_op_t *op, ak_opcx_t *cx, const void *k, size_t kn, const void *v, size_t vn)
+{
+    map_t *m = (map_t *)op;
+    uint32_t e;
+    if (ak_op_bags_load(&m->rows, 1, cx, k, kn, v, vn, &e))
+        return -1;
+    if (!m->temporal || e == UINT32_MAX)
+        return 0;
+    /* the temporal index follows the rows (a row is loaded once) */
+    ak_val_t key[2] = {ak_kbag_row(m->rows, e)[m->tpos], ak_v_int(e)};
+    return ak_mset_add(&m->index, key, 2, 1) ? ak_err_nomem(cx->err) : 0;
+}
+
+static const ak_op_vt_t map_vt = {"map",    map_step, map_destroy, map_bytes, map_describe, map_can_list,
+                                  map_list, NULL,     map_save,    map_saved, map_load};
 
 ak_op_t *ak_op_map_new(ak_op_t *in, const ak_plan_t *const *nodes, const bool *const *needs, int n, const bool *inneed,
                        ak_err_t *err)

@@ -79,9 +79,13 @@ static int rerun_step(ak_op_t *op, ak_opcx_t *cx)
         if (ak_delta_add(&op->out, ak_kbag_row(s->out_rows, e), -ak_kbag_count(s->out_rows, e)))
             goto nomem;
     }
-    ak_kbag_free(s->out_rows);
-    if (!(s->out_rows = ak_kbag_new(0, op->ncols)))
-        goto nomem;
+    /* emptied in place (not replaced), so checkpoints see the removals */
+    while (og != UINT32_MAX && ak_kbag_size(s->out_rows, og)) {
+        uint32_t e = ak_kbag_entries(s->out_rows, og)[0], gone;
+        if (ak_kbag_add(s->out_rows, og, ak_kbag_row(s->out_rows, e), -ak_kbag_count(s->out_rows, e), &gone))
+            goto nomem;
+        og = ak_kbag_group(s->out_rows, NULL, false);
+    }
     og = ak_kbag_group(s->out_rows, NULL, true);
     if (og == AK_KBAG_OOM)
         goto nomem;
@@ -122,7 +126,27 @@ static void rerun_describe(const ak_op_t *op, ak_buf_t *out)
     ak_buf_printf(out, "recomputed over its whole input on every change (%s)", ((const rerun_t *)op)->why);
 }
 
-static const ak_op_vt_t rerun_vt = {"rerun", rerun_step, rerun_destroy, rerun_bytes, rerun_describe};
+static int rerun_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    rerun_t *s = (rerun_t *)op;
+    ak_kbag_t *bags[2] = {s->in_rows, s->out_rows};
+    return ak_op_bags_save(bags, 2, full, out, err);
+}
+static void rerun_saved(ak_op_t *op)
+{
+    rerun_t *s = (rerun_t *)op;
+    ak_kbag_t *bags[2] = {s->in_rows, s->out_rows};
+    ak_op_bags_saved(bags, 2);
+}
+static int rerun_load(ak_op_t *op, ak_opcx_t *cx, const void *k, size_t kn, const void *v, size_t vn)
+{
+    rerun_t *s = (rerun_t *)op;
+    ak_kbag_t *bags[2] = {s->in_rows, s->out_rows};
+    return ak_op_bags_load(bags, 2, cx, k, kn, v, vn, NULL);
+}
+
+static const ak_op_vt_t rerun_vt = {"rerun", rerun_step, rerun_destroy, rerun_bytes, rerun_describe, NULL, NULL, NULL,
+                                    rerun_save, rerun_saved, rerun_load};
 
 ak_op_t *ak_op_rerun_new(ak_op_t *in, const ak_plan_t *top, int depth, const char *why, ak_err_t *err)
 {

@@ -21,6 +21,8 @@
 #include "ak_op.h"
 
 #include "ak_alloc.h"
+#include "ak_dirty.h"
+#include "ak_ser.h"
 
 #include <string.h>
 
@@ -71,6 +73,7 @@ typedef struct sess {
     size_t ntouched, cap_touched;
     uint64_t entries;
     size_t entry_bytes;      /* capacity of every partition's rows, kept as it changes */
+    ak_dirty_t dirty;        /* partitions changed since the last checkpoint */
     /* scratch */
     ak_val_t *key, *x, *w1row, *buf[2], *tmpx, *lags, *listrow;
     size_t cap_lags;
@@ -442,6 +445,13 @@ static int settle(sess_t *s, ak_opcx_t *cx, part_t *p)
 
 static void drop_part(sess_t *s, uint32_t g)
 {
+    if (s->dirty.track) {
+        ak_buf_t k = AK_BUF_INIT;
+        ak_ser_row(&k, s->pkeys + (size_t)g * (size_t)s->npart, s->npart);
+        ak_dirty_drop(&s->dirty, g, k.data, k.len);
+        s->dirty.lost |= k.oom;
+        ak_buf_free(&k);
+    }
     ak_hidx_remove(&s->idx, ak_row_hash(s->pkeys + (size_t)g * (size_t)s->npart, s->npart), g);
     s->entry_bytes -= (size_t)s->parts[g].cap * s->esize;
     ak_free(s->parts[g].e);
@@ -474,6 +484,7 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
         if (p->step != s->stepno) {
             p->step = s->stepno;
             p->lo = UINT32_MAX;
+            ak_dirty_mark(&s->dirty, g);
             if (AK_GROW(s->touched, s->cap_touched, s->ntouched + 1))
                 return ak_err_nomem(cx->err);
             s->touched[s->ntouched++] = g;
@@ -536,6 +547,7 @@ static void session_destroy(ak_op_t *op)
     ak_free(s->listrow);
     ak_free(s->v);
     ak_free(s->vc);
+    ak_dirty_free(&s->dirty);
 }
 
 static size_t session_bytes(const ak_op_t *op)
@@ -621,8 +633,116 @@ static int session_list(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_va
 
 static size_t session_keys(const ak_op_t *op) { return ((const sess_t *)op)->live; }
 
-static const ak_op_vt_t session_vt = {"session",        session_step, session_destroy, session_bytes, session_describe,
-                                      session_can_list, session_list, session_keys};
+/* ---- checkpoints: a record per partition, key -> its rows in order, each
+ * with the LAG value (when kept) and running sums it was emitted with ---- */
+
+static int put_part(sess_t *s, uint32_t g, ak_buf_t *k, ak_buf_t *v, const ak_state_out_t *out, ak_err_t *err)
+{
+    const part_t *p = &s->parts[g];
+    ak_buf_clear(k);
+    ak_buf_clear(v);
+    ak_ser_row(k, s->pkeys + (size_t)g * (size_t)s->npart, s->npart);
+    ak_buf_put_uvarint(v, p->n);
+    for (uint32_t i = 0; i < p->n; i++) {
+        uint8_t *e = ENT(s, p, i);
+        ak_ser_row(v, E_X(s, e), s->pack.n);
+        if (s->has_lag)
+            ak_ser_val(v, E_LAG(s, e));
+        for (int j = 0; j < 2 * s->k; j++)
+            ak_buf_put_svarint(v, E_SUM(s, e)[j]);
+    }
+    if (k->oom || v->oom)
+        return ak_err_nomem(err);
+    return out->put(out->ctx, k->data, k->len, v->data, v->len, err);
+}
+
+typedef struct del_ctx {
+    const ak_state_out_t *out;
+    ak_err_t *err;
+} del_ctx_t;
+
+static int del_key(void *ctx, const uint8_t *key, size_t kn)
+{
+    del_ctx_t *d = ctx;
+    return d->out->del(d->out->ctx, key, kn, d->err);
+}
+
+static int session_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    sess_t *s = (sess_t *)op;
+    full |= !s->dirty.track || s->dirty.lost;
+    s->dirty.track = true;
+    ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
+    int rc = 0;
+    if (full) {
+        for (uint32_t g = 0; g < s->nparts && rc == 0; g++)
+            if (s->parts[g].n)
+                rc = put_part(s, g, &k, &v, out, err);
+    } else {
+        del_ctx_t d = {out, err};
+        rc = ak_dirty_each_dropped(&s->dirty, del_key, &d);
+        for (size_t i = 0; i < s->dirty.n && rc == 0; i++) {
+            uint32_t g = s->dirty.ids[i];
+            if (ak_dirty_has(&s->dirty, g) && s->parts[g].n)
+                rc = put_part(s, g, &k, &v, out, err);
+        }
+    }
+    ak_buf_free(&k);
+    ak_buf_free(&v);
+    return rc;
+}
+
+static void session_saved(ak_op_t *op) { ak_dirty_saved(&((sess_t *)op)->dirty); }
+
+static int session_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, const void *val, size_t vn)
+{
+    sess_t *s = (sess_t *)op;
+    s->dirty.track = true;
+    ak_rd_t r, rv;
+    ak_rd_init(&r, key, kn);
+    ak_rd_row(&r, s->key, s->npart);
+    for (int i = 0; i < s->npart; i++)
+        if (ak_op_intern_cb(cx->strs, &s->key[i]))
+            return ak_err_nomem(cx->err);
+    ak_rd_init(&rv, val, vn);
+    uint64_t n = ak_rd_uvar(&rv);
+    if (r.bad || !ak_rd_done(&r) || rv.bad || n == 0 || n > vn)
+        return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: malformed session partition");
+    uint32_t g = find_part(s, s->key, ak_row_hash(s->key, s->npart), true);
+    if (g == AK_KBAG_OOM)
+        return ak_err_nomem(cx->err);
+    part_t *p = &s->parts[g];
+    if (p->n)
+        return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: a session partition is saved twice");
+    uint8_t *ne = ak_realloc(p->e, s->esize * (size_t)n);
+    if (!ne)
+        return ak_err_nomem(cx->err);
+    p->e = ne;
+    s->entry_bytes += ((size_t)n - p->cap) * s->esize;
+    p->cap = (uint32_t)n;
+    for (uint32_t i = 0; i < n && !rv.bad; i++) {
+        uint8_t *e = ENT(s, p, i);
+        memset(e, 0, s->esize);
+        ak_val_t *x = E_X(s, e);
+        ak_rd_row(&rv, x, s->pack.n);
+        if (s->has_lag)
+            ak_rd_val(&rv, E_LAG(s, e));
+        for (int j = 0; j < 2 * s->k; j++)
+            E_SUM(s, e)[j] = ak_rd_svar(&rv);
+        for (int c = 0; c < s->pack.n + (s->has_lag ? 1 : 0); c++)
+            if (ak_op_intern_cb(cx->strs, &x[c]))
+                return ak_err_nomem(cx->err);
+        p->n = i + 1;
+        s->entries++;
+    }
+    if (rv.bad || !ak_rd_done(&rv))
+        return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: malformed session partition");
+    return 0;
+}
+
+static const ak_op_vt_t session_vt = {"session",    session_step, session_destroy, session_bytes, session_describe,
+                                      session_can_list, session_list, session_keys, session_save, session_saved,
+                                      session_load};
 
 static int lag_arg_col(const ak_plan_t *w1)
 {

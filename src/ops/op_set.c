@@ -92,7 +92,18 @@ static void setop_describe(const ak_op_t *op, ak_buf_t *out)
                       s->all ? " ALL" : "");
 }
 
-static const ak_op_vt_t setop_vt = {"set", setop_step, setop_destroy, setop_bytes, setop_describe};
+static int setop_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    return ak_op_bags_save(&((setop_t *)op)->bag, 1, full, out, err);
+}
+static void setop_saved(ak_op_t *op) { ak_op_bags_saved(&((setop_t *)op)->bag, 1); }
+static int setop_load(ak_op_t *op, ak_opcx_t *cx, const void *k, size_t kn, const void *v, size_t vn)
+{
+    return ak_op_bags_load(&((setop_t *)op)->bag, 1, cx, k, kn, v, vn, NULL);
+}
+
+static const ak_op_vt_t setop_vt = {"set", setop_step, setop_destroy, setop_bytes, setop_describe, NULL, NULL, NULL,
+                                    setop_save, setop_saved, setop_load};
 
 static ak_op_t *make(ak_op_t *l, ak_op_t *r, const ak_plan_t *p, int kind, bool all, ak_err_t *err)
 {

@@ -149,7 +149,18 @@ static void window_describe(const ak_op_t *op, ak_buf_t *out)
         ak_buf_puts(out, ") without PARTITION BY: recomputed over the whole input on every change");
 }
 
-static const ak_op_vt_t window_vt = {"window", window_step, window_destroy, window_bytes, window_describe};
+static int window_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    return ak_op_bags_save(&((win_t *)op)->bag, 1, full, out, err);
+}
+static void window_saved(ak_op_t *op) { ak_op_bags_saved(&((win_t *)op)->bag, 1); }
+static int window_load(ak_op_t *op, ak_opcx_t *cx, const void *k, size_t kn, const void *v, size_t vn)
+{
+    return ak_op_bags_load(&((win_t *)op)->bag, 1, cx, k, kn, v, vn, NULL);
+}
+
+static const ak_op_vt_t window_vt = {"window", window_step, window_destroy, window_bytes, window_describe, NULL, NULL,
+                                     NULL, window_save, window_saved, window_load};
 
 ak_op_t *ak_op_window_new(ak_op_t *in, const ak_plan_t *p, const bool *need, const bool *inneed, ak_err_t *err)
 {
