@@ -21,6 +21,7 @@
 #include "ak_mset.h"
 
 #include "ak_alloc.h"
+#include "ak_dirty.h"
 #include "ak_ser.h"
 
 #include <math.h>
@@ -86,12 +87,7 @@ typedef struct grp {
     ak_val_t *key, *args, *newrow;
     bool scalar_done;
     /* checkpoints: what changed since the last one (once tracking) */
-    bool track, lost;            /* lost: a change could not be noted, save all */
-    uint64_t *dbits;             /* per group slot: listed in dirty[] */
-    size_t cap_dbits;
-    uint32_t *dirty;
-    size_t ndirty, cap_dirty;
-    ak_buf_t dropped;            /* uvar length + serialised key, per group gone */
+    ak_dirty_t dirty;            /* groups */
     ak_buf_t mlog;               /* uvar length + key, slot, tuple, per multiset change */
 } grp_t;
 
@@ -345,14 +341,14 @@ static int update(grp_t *s, ak_opcx_t *cx, uint32_t g, const ak_val_t *row, int6
             size_t before = ak_mset_bytes(ss, sl->width);
             if (ak_mset_add(ss, s->args, sl->width, w))
                 return ak_err_nomem(cx->err);
-            if (s->track) {
+            if (s->dirty.track) {
                 ak_buf_t k = AK_BUF_INIT;
                 ak_ser_row(&k, gkey(s, g), s->ng);
                 ak_buf_putc(&k, (char)(sl - s->slots));
                 ak_ser_row(&k, s->args, sl->width);
                 ak_buf_put_uvarint(&s->mlog, k.len);
                 ak_buf_put(&s->mlog, k.data, k.len);
-                s->lost |= k.oom || s->mlog.oom;
+                s->dirty.lost |= k.oom || s->mlog.oom;
                 ak_buf_free(&k);
             }
             s->mset_bytes += ak_mset_bytes(ss, sl->width) - before;
@@ -427,9 +423,7 @@ static void group_destroy(ak_op_t *op)
     ak_free(s->key);
     ak_free(s->args);
     ak_free(s->newrow);
-    ak_free(s->dbits);
-    ak_free(s->dirty);
-    ak_buf_free(&s->dropped);
+    ak_dirty_free(&s->dirty);
     ak_buf_free(&s->mlog);
 }
 
@@ -487,47 +481,17 @@ static size_t group_keys(const ak_op_t *op) { return ((const grp_t *)op)->live; 
  * changed, not whole multisets (a COUNT(DISTINCT) over everything is one
  * group with every value). */
 
-static void note_dirty(grp_t *s, uint32_t g)
-{
-    if (!s->track)
-        return;
-    size_t w = g / 64;
-    if (w >= s->cap_dbits) {
-        size_t nc = s->cap_dbits ? s->cap_dbits : 16;
-        while (nc <= w)
-            nc *= 2;
-        uint64_t *nb = ak_realloc(s->dbits, nc * sizeof *nb);
-        if (!nb) {
-            s->lost = true;
-            return;
-        }
-        memset(nb + s->cap_dbits, 0, (nc - s->cap_dbits) * sizeof *nb);
-        s->dbits = nb;
-        s->cap_dbits = nc;
-    }
-    uint64_t bit = UINT64_C(1) << (g % 64);
-    if (s->dbits[w] & bit)
-        return;
-    if (AK_GROW(s->dirty, s->cap_dirty, s->ndirty + 1)) {
-        s->lost = true;
-        return;
-    }
-    s->dbits[w] |= bit;
-    s->dirty[s->ndirty++] = g;
-}
+static void note_dirty(grp_t *s, uint32_t g) { ak_dirty_mark(&s->dirty, g); }
 
 static void note_dropped(grp_t *s, uint32_t g)
 {
-    if (!s->track)
+    if (!s->dirty.track)
         return;
     ak_buf_t k = AK_BUF_INIT;
     ak_ser_row(&k, gkey(s, g), s->ng);
-    ak_buf_put_uvarint(&s->dropped, k.len);
-    ak_buf_put(&s->dropped, k.data, k.len);
-    s->lost |= k.oom || s->dropped.oom;
+    ak_dirty_drop(&s->dirty, g, k.data, k.len);
+    s->dirty.lost |= k.oom;
     ak_buf_free(&k);
-    if (g / 64 < s->cap_dbits)
-        s->dbits[g / 64] &= ~(UINT64_C(1) << (g % 64));
 }
 
 static int put_group(grp_t *s, uint32_t g, ak_buf_t *k, ak_buf_t *v, const ak_state_out_t *out, ak_err_t *err)
@@ -616,11 +580,26 @@ static int put_logged(grp_t *s, const uint8_t *p, size_t n, ak_buf_t *k, ak_buf_
     return v->oom ? ak_err_nomem(err) : out->put(out->ctx, k->data, k->len, v->data, v->len, err);
 }
 
+typedef struct del_ctx {
+    ak_buf_t *k;
+    const ak_state_out_t *out;
+    ak_err_t *err;
+} del_ctx_t;
+
+static int del_group(void *ctx, const uint8_t *key, size_t kn)
+{
+    del_ctx_t *d = ctx;
+    ak_buf_clear(d->k);
+    ak_buf_putc(d->k, 0);
+    ak_buf_put(d->k, key, kn);
+    return d->k->oom ? ak_err_nomem(d->err) : d->out->del(d->out->ctx, d->k->data, d->k->len, d->err);
+}
+
 static int group_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
 {
     grp_t *s = (grp_t *)op;
-    full |= !s->track || s->lost;
-    s->track = true;
+    full |= !s->dirty.track || s->dirty.lost;
+    s->dirty.track = true;
     ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
     int rc = 0;
     if (full) {
@@ -640,23 +619,14 @@ static int group_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_
                 }
         }
     } else {
-        const uint8_t *p = (const uint8_t *)s->dropped.data, *end = p + s->dropped.len;
-        while (p < end && rc == 0) {
-            uint64_t n = 0;
-            size_t used = ak_get_uvarint(p, (size_t)(end - p), &n);
-            ak_buf_clear(&k);
-            ak_buf_putc(&k, 0);
-            ak_buf_put(&k, p + used, (size_t)n);
-            rc = k.oom ? ak_err_nomem(err) : out->del(out->ctx, k.data, k.len, err);
-            p += used + n;
-        }
-        for (size_t i = 0; i < s->ndirty && rc == 0; i++) {
-            uint32_t g = s->dirty[i];
-            if (g / 64 < s->cap_dbits && (s->dbits[g / 64] >> (g % 64) & 1))
+        del_ctx_t d = {&k, out, err};
+        rc = ak_dirty_each_dropped(&s->dirty, del_group, &d);
+        for (size_t i = 0; i < s->dirty.n && rc == 0; i++) {
+            uint32_t g = s->dirty.ids[i];
+            if (ak_dirty_has(&s->dirty, g))
                 rc = put_group(s, g, &k, &v, out, err);
         }
-        p = (const uint8_t *)s->mlog.data;
-        end = p + s->mlog.len;
+        const uint8_t *p = (const uint8_t *)s->mlog.data, *end = p + s->mlog.len;
         while (p < end && rc == 0) {
             uint64_t n = 0;
             size_t used = ak_get_uvarint(p, (size_t)(end - p), &n);
@@ -672,18 +642,15 @@ static int group_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_
 static void group_saved(ak_op_t *op)
 {
     grp_t *s = (grp_t *)op;
-    for (size_t i = 0; i < s->ndirty; i++)
-        s->dbits[s->dirty[i] / 64] &= ~(UINT64_C(1) << (s->dirty[i] % 64));
-    s->ndirty = 0;
-    ak_buf_clear(&s->dropped);
+    ak_dirty_saved(&s->dirty);
     ak_buf_clear(&s->mlog);
-    s->dropped.oom = s->mlog.oom = s->lost = false;
+    s->mlog.oom = false;
 }
 
 static int group_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, const void *val, size_t vn)
 {
     grp_t *s = (grp_t *)op;
-    s->track = true;
+    s->dirty.track = true;
     ak_rd_t r, rv;
     ak_rd_init(&r, key, kn);
     ak_rd_init(&rv, val, vn);
