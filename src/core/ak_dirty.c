@@ -53,6 +53,27 @@ void ak_dirty_drop(ak_dirty_t *d, uint32_t id, const void *key, size_t kn)
         d->bits[id / 64] &= ~(UINT64_C(1) << (id % 64));
 }
 
+int ak_dirty_each(ak_dirty_t *d, int (*fn)(void *ctx, uint32_t id), void *ctx)
+{
+    /* visiting clears a slot's bit, so a second listing is skipped; the
+     * list is compacted to the slots visited and their bits set again */
+    int rc = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t id = d->ids[i];
+        if (!ak_dirty_has(d, id))
+            continue;
+        d->bits[id / 64] &= ~(UINT64_C(1) << (id % 64));
+        d->ids[k++] = id;
+        if (rc == 0)
+            rc = fn(ctx, id);
+    }
+    d->n = k;
+    for (size_t i = 0; i < k; i++)
+        d->bits[d->ids[i] / 64] |= UINT64_C(1) << (d->ids[i] % 64);
+    return rc;
+}
+
 int ak_dirty_each_dropped(const ak_dirty_t *d, int (*fn)(void *ctx, const uint8_t *key, size_t kn), void *ctx)
 {
     const uint8_t *p = (const uint8_t *)d->dropped.data, *end = p + d->dropped.len;

@@ -32,6 +32,10 @@ static inline bool ak_dirty_has(const ak_dirty_t *d, uint32_t id)
 {
     return id / 64 < d->cap_bits && (d->bits[id / 64] >> (id % 64) & 1);
 }
+/* Calls fn once for every slot marked and not dropped since (a slot reused
+ * may have been listed twice), in the order first marked; stops calling at
+ * the first non-zero, which is returned.  The marks stay until saved. */
+int ak_dirty_each(ak_dirty_t *d, int (*fn)(void *ctx, uint32_t id), void *ctx);
 /* Calls fn for every key dropped, in order; stops at the first non-zero. */
 int ak_dirty_each_dropped(const ak_dirty_t *d, int (*fn)(void *ctx, const uint8_t *key, size_t kn), void *ctx);
 void ak_dirty_saved(ak_dirty_t *d);

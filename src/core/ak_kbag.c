@@ -10,6 +10,7 @@
 #include "ak_delta.h"
 
 #include "ak_alloc.h"
+#include "ak_dirty.h"
 #include "ak_ser.h"
 
 #include <string.h>
@@ -45,44 +46,11 @@ struct ak_kbag {
     int64_t total;
     size_t live_groups;
     size_t list_bytes;   /* the groups' entry lists, kept as they change */
-    /* checkpoints: entries changed and rows removed since the last one */
-    bool track;
-    uint64_t *dbits;     /* per entry slot: listed in dirty[] */
-    size_t cap_dbits;
-    uint32_t *dirty;
-    size_t ndirty, cap_dirty;
-    ak_buf_t dropped;    /* uvar length + serialised key and row, per row removed */
+    ak_dirty_t dirty;    /* entries changed and rows removed, for checkpoints */
 };
 
 /* An entry changed: remembered for the next checkpoint. */
-static void mark(ak_kbag_t *b, uint32_t e)
-{
-    if (!b->track)
-        return;
-    size_t w = e / 64;
-    if (w >= b->cap_dbits) {
-        size_t nc = b->cap_dbits ? b->cap_dbits : 16;
-        while (nc <= w)
-            nc *= 2;
-        uint64_t *nb = ak_realloc(b->dbits, nc * sizeof *nb);
-        if (!nb) {
-            b->dropped.oom = true; /* cannot say what changed: save everything */
-            return;
-        }
-        memset(nb + b->cap_dbits, 0, (nc - b->cap_dbits) * sizeof *nb);
-        b->dbits = nb;
-        b->cap_dbits = nc;
-    }
-    uint64_t bit = UINT64_C(1) << (e % 64);
-    if (b->dbits[w] & bit)
-        return;
-    if (AK_GROW(b->dirty, b->cap_dirty, b->ndirty + 1)) {
-        b->dropped.oom = true;
-        return;
-    }
-    b->dbits[w] |= bit;
-    b->dirty[b->ndirty++] = e;
-}
+static void mark(ak_kbag_t *b, uint32_t e) { ak_dirty_mark(&b->dirty, e); }
 
 static void put_entry_key(const ak_kbag_t *b, ak_buf_t *k, uint32_t e)
 {
@@ -93,16 +61,13 @@ static void put_entry_key(const ak_kbag_t *b, ak_buf_t *k, uint32_t e)
 /* An entry is about to go: its key and row are remembered as removed. */
 static void drop_entry(ak_kbag_t *b, uint32_t e)
 {
-    if (!b->track)
+    if (!b->dirty.track)
         return;
     ak_buf_t k = AK_BUF_INIT;
     put_entry_key(b, &k, e);
-    ak_buf_put_uvarint(&b->dropped, k.len);
-    ak_buf_put(&b->dropped, k.data, k.len);
-    b->dropped.oom |= k.oom;
+    ak_dirty_drop(&b->dirty, e, k.data, k.len);
+    b->dirty.lost |= k.oom;
     ak_buf_free(&k);
-    if (e / 64 < b->cap_dbits)
-        b->dbits[e / 64] &= ~(UINT64_C(1) << (e % 64));
 }
 
 ak_kbag_t *ak_kbag_new(int nkey, int nrow)
@@ -129,9 +94,7 @@ void ak_kbag_free(ak_kbag_t *b)
     ak_free(b->ents);
     ak_free(b->rows);
     ak_hidx_free(&b->eidx);
-    ak_free(b->dirty);
-    ak_free(b->dbits);
-    ak_buf_free(&b->dropped);
+    ak_dirty_free(&b->dirty);
     ak_free(b);
 }
 
@@ -319,16 +282,34 @@ static int save_entry(ak_kbag_t *b, uint8_t tag, uint32_t e, ak_buf_t *k, ak_buf
     return out->put(out->ctx, k->data, k->len, v->data, v->len, err);
 }
 
-static bool dbit(const ak_kbag_t *b, uint32_t e)
+typedef struct save_ctx {
+    ak_kbag_t *b;
+    uint8_t tag;
+    ak_buf_t *k, *v;
+    const ak_state_out_t *out;
+    ak_err_t *err;
+} save_ctx_t;
+
+static int save_one(void *ctx, uint32_t e)
 {
-    return e / 64 < b->cap_dbits && (b->dbits[e / 64] >> (e % 64) & 1);
+    save_ctx_t *c = ctx;
+    return save_entry(c->b, c->tag, e, c->k, c->v, c->out, c->err);
+}
+
+static int del_one(void *ctx, const uint8_t *key, size_t kn)
+{
+    save_ctx_t *c = ctx;
+    ak_buf_clear(c->k);
+    ak_buf_putc(c->k, (char)c->tag);
+    ak_buf_put(c->k, key, kn);
+    return c->k->oom ? ak_err_nomem(c->err) : c->out->del(c->out->ctx, c->k->data, c->k->len, c->err);
 }
 
 int ak_kbag_save(ak_kbag_t *b, uint8_t tag, bool full, const ak_state_out_t *out, ak_err_t *err)
 {
-    if (b->dropped.oom || !b->track)
+    if (b->dirty.lost || !b->dirty.track)
         full = true; /* a change could not be remembered */
-    b->track = true; /* from the first (full) checkpoint on */
+    b->dirty.track = true; /* from the first (full) checkpoint on */
     ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
     int rc = 0;
     if (full) {
@@ -337,48 +318,22 @@ int ak_kbag_save(ak_kbag_t *b, uint8_t tag, bool full, const ak_state_out_t *out
                 rc = save_entry(b, tag, e, &k, &v, out, err);
     } else {
         /* rows removed first: one removed and added again is put after */
-        const uint8_t *p = (const uint8_t *)b->dropped.data, *end = p + b->dropped.len;
-        while (p < end && rc == 0) {
-            uint64_t n = 0;
-            size_t used = ak_get_uvarint(p, (size_t)(end - p), &n);
-            ak_buf_clear(&k);
-            ak_buf_putc(&k, (char)tag);
-            ak_buf_put(&k, p + used, (size_t)n);
-            rc = k.oom ? ak_err_nomem(err) : out->del(out->ctx, k.data, k.len, err);
-            p += used + n;
-        }
-        /* a slot freed and reused may be listed twice: write it once */
-        for (size_t i = 0; i < b->ndirty && rc == 0; i++) {
-            uint32_t e = b->dirty[i];
-            if (dbit(b, e) && b->ents[e].group != UINT32_MAX) {
-                rc = save_entry(b, tag, e, &k, &v, out, err);
-                b->dbits[e / 64] &= ~(UINT64_C(1) << (e % 64));
-            }
-        }
-        for (size_t i = 0; i < b->ndirty; i++) {
-            uint32_t e = b->dirty[i];
-            if (b->ents[e].group != UINT32_MAX)
-                b->dbits[e / 64] |= UINT64_C(1) << (e % 64);
-        }
+        save_ctx_t c = {b, tag, &k, &v, out, err};
+        rc = ak_dirty_each_dropped(&b->dirty, del_one, &c);
+        if (rc == 0)
+            rc = ak_dirty_each(&b->dirty, save_one, &c);
     }
     ak_buf_free(&k);
     ak_buf_free(&v);
     return rc;
 }
 
-void ak_kbag_saved(ak_kbag_t *b)
-{
-    for (size_t i = 0; i < b->ndirty; i++)
-        b->dbits[b->dirty[i] / 64] &= ~(UINT64_C(1) << (b->dirty[i] % 64));
-    b->ndirty = 0;
-    ak_buf_clear(&b->dropped);
-    b->dropped.oom = false;
-}
+void ak_kbag_saved(ak_kbag_t *b) { ak_dirty_saved(&b->dirty); }
 
 int ak_kbag_load(ak_kbag_t *b, const void *key, size_t kn, const void *val, size_t vn, ak_ser_intern_fn intern,
                  void *ictx, uint32_t *eid, ak_err_t *err)
 {
-    b->track = true;
+    b->dirty.track = true;
     if (eid)
         *eid = UINT32_MAX;
     ak_val_t stack[16];

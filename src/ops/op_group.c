@@ -580,6 +580,19 @@ static int put_logged(grp_t *s, const uint8_t *p, size_t n, ak_buf_t *k, ak_buf_
     return v->oom ? ak_err_nomem(err) : out->put(out->ctx, k->data, k->len, v->data, v->len, err);
 }
 
+typedef struct put_ctx {
+    grp_t *s;
+    ak_buf_t *k, *v;
+    const ak_state_out_t *out;
+    ak_err_t *err;
+} put_ctx_t;
+
+static int put_one(void *ctx, uint32_t g)
+{
+    put_ctx_t *c = ctx;
+    return put_group(c->s, g, c->k, c->v, c->out, c->err);
+}
+
 typedef struct del_ctx {
     ak_buf_t *k;
     const ak_state_out_t *out;
@@ -621,11 +634,9 @@ static int group_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_
     } else {
         del_ctx_t d = {&k, out, err};
         rc = ak_dirty_each_dropped(&s->dirty, del_group, &d);
-        for (size_t i = 0; i < s->dirty.n && rc == 0; i++) {
-            uint32_t g = s->dirty.ids[i];
-            if (ak_dirty_has(&s->dirty, g))
-                rc = put_group(s, g, &k, &v, out, err);
-        }
+        put_ctx_t pc = {s, &k, &v, out, err};
+        if (rc == 0)
+            rc = ak_dirty_each(&s->dirty, put_one, &pc);
         const uint8_t *p = (const uint8_t *)s->mlog.data, *end = p + s->mlog.len;
         while (p < end && rc == 0) {
             uint64_t n = 0;

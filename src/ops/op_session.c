@@ -656,15 +656,23 @@ static int put_part(sess_t *s, uint32_t g, ak_buf_t *k, ak_buf_t *v, const ak_st
     return out->put(out->ctx, k->data, k->len, v->data, v->len, err);
 }
 
-typedef struct del_ctx {
+typedef struct save_ctx {
+    sess_t *s;
+    ak_buf_t *k, *v;
     const ak_state_out_t *out;
     ak_err_t *err;
-} del_ctx_t;
+} save_ctx_t;
 
 static int del_key(void *ctx, const uint8_t *key, size_t kn)
 {
-    del_ctx_t *d = ctx;
-    return d->out->del(d->out->ctx, key, kn, d->err);
+    save_ctx_t *c = ctx;
+    return c->out->del(c->out->ctx, key, kn, c->err);
+}
+
+static int put_one(void *ctx, uint32_t g)
+{
+    save_ctx_t *c = ctx;
+    return c->s->parts[g].n ? put_part(c->s, g, c->k, c->v, c->out, c->err) : 0;
 }
 
 static int session_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
@@ -679,13 +687,10 @@ static int session_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_er
             if (s->parts[g].n)
                 rc = put_part(s, g, &k, &v, out, err);
     } else {
-        del_ctx_t d = {out, err};
-        rc = ak_dirty_each_dropped(&s->dirty, del_key, &d);
-        for (size_t i = 0; i < s->dirty.n && rc == 0; i++) {
-            uint32_t g = s->dirty.ids[i];
-            if (ak_dirty_has(&s->dirty, g) && s->parts[g].n)
-                rc = put_part(s, g, &k, &v, out, err);
-        }
+        save_ctx_t c = {s, &k, &v, out, err};
+        rc = ak_dirty_each_dropped(&s->dirty, del_key, &c);
+        if (rc == 0)
+            rc = ak_dirty_each(&s->dirty, put_one, &c);
     }
     ak_buf_free(&k);
     ak_buf_free(&v);
