@@ -45,6 +45,23 @@ void ak_buf_put_json_str(ak_buf_t *b, const char *s, size_t n);
 /* Hands the bytes to the caller (who ak_free()s them); the buffer is reset. */
 char *ak_buf_steal(ak_buf_t *b);
 
+/* Fixed-width little-endian integers in place (file headers, frames). */
+static inline void ak_le_put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void ak_le_put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t ak_le_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t ak_le_get64(const uint8_t *p) { return ak_le_get32(p) | (uint64_t)ak_le_get32(p + 4) << 32; }
+
 /* Reading LEB128 varints; return bytes consumed or 0 on truncated input. */
 size_t ak_get_uvarint(const uint8_t *p, size_t n, uint64_t *out);
 size_t ak_get_svarint(const uint8_t *p, size_t n, int64_t *out);

@@ -96,9 +96,7 @@ double ak_rd_f64(ak_rd_t *r)
     const uint8_t *p = ak_rd_bytes(r, 8);
     if (!p)
         return 0;
-    uint64_t u = 0;
-    for (int i = 7; i >= 0; i--)
-        u = u << 8 | p[i];
+    uint64_t u = ak_le_get64(p);
     double d;
     memcpy(&d, &u, sizeof d);
     return d;

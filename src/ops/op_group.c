@@ -689,10 +689,7 @@ static int group_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, co
                 isum_t *x = ss;
                 x->count = ak_rd_svar(&rv);
                 const uint8_t *b = ak_rd_bytes(&rv, 16);
-                unsigned __int128 u = 0;
-                for (int q = 15; b && q >= 0; q--)
-                    u = u << 8 | b[q];
-                x->sum = (__int128)u;
+                x->sum = b ? (__int128)((unsigned __int128)ak_le_get64(b + 8) << 64 | ak_le_get64(b)) : 0;
                 break;
             }
             case S_DSUM: {

@@ -60,16 +60,24 @@ struct ak_ckpt {
     int64_t t0;
 };
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-
 static void path_of(const ak_ckpt_t *c, char *out, size_t cap, const char *kind, uint64_t seq)
 {
     snprintf(out, cap, "%s/%s-%016" PRIx64 ".%s", c->dir, kind, seq, strcmp(kind, "seg") ? "meta" : "dat");
+}
+
+/* A checkpoint file's name: `ckpt-<seq>.meta` (a manifest) or
+ * `seg-<seq>.dat` (a segment), then *rest: "" or a suffix (.tmp, .corrupt).
+ * Returns 'm', 's', or 0 for any other name. */
+static char parse_name(const char *name, uint64_t *seq, const char **rest)
+{
+    char kind[8], ext[8];
+    int used = 0;
+    if (sscanf(name, "%4[a-z]-%16" SCNx64 ".%5[a-z]%n", kind, seq, ext, &used) != 3)
+        return 0;
+    *rest = name + used;
+    if (strcmp(kind, "ckpt") == 0 && strcmp(ext, "meta") == 0)
+        return 'm';
+    return strcmp(kind, "seg") == 0 && strcmp(ext, "dat") == 0 ? 's' : 0;
 }
 
 /* Manifests and segments in the directory: the sequence numbers of the
@@ -86,14 +94,13 @@ static int scan(ak_ckpt_t *c, uint64_t **mans, size_t *nman, ak_err_t *err)
     int rc = 0;
     while ((e = readdir(d))) {
         uint64_t seq;
-        char kind[8], ext[8];
-        int used = 0;
-        if (sscanf(e->d_name, "%4[a-z]-%16" SCNx64 ".%5[a-z]%n", kind, &seq, ext, &used) != 3 ||
-            e->d_name[used] != '\0')
+        const char *rest;
+        char kind = parse_name(e->d_name, &seq, &rest);
+        if (!kind || *rest)
             continue;
         if (seq >= c->next_seq)
             c->next_seq = seq + 1;
-        if (strcmp(kind, "ckpt") == 0 && strcmp(ext, "meta") == 0) {
+        if (kind == 'm') {
             if (AK_GROW(*mans, cap, *nman + 1)) {
                 rc = ak_err_nomem(err);
                 break;
@@ -247,12 +254,12 @@ static int read_manifest(ak_ckpt_t *c, uint64_t seq, ak_ckpt_image_t *img, char 
         snprintf(why, wn, "not a checkpoint manifest (%zu bytes)", n);
         goto out;
     }
-    uint32_t fmt = get_u32(p + 8), blen = get_u32(p + 12);
+    uint32_t fmt = ak_le_get32(p + 8), blen = ak_le_get32(p + 12);
     if (fmt != AK_CKPT_FORMAT) {
         snprintf(why, wn, "format %u, this akili reads format %d", fmt, AK_CKPT_FORMAT);
         goto out;
     }
-    if ((size_t)blen + 20 != n || ak_crc32c(0, p, 16 + (size_t)blen) != get_u32(p + 16 + blen)) {
+    if ((size_t)blen + 20 != n || ak_crc32c(0, p, 16 + (size_t)blen) != ak_le_get32(p + 16 + blen)) {
         snprintf(why, wn, "checksum mismatch (the file is damaged or was cut short)");
         goto out;
     }
@@ -330,10 +337,8 @@ static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img,
     }
     img->maps[img->nmaps++] = (map_t){m, (size_t)si->bytes};
     const uint8_t *p = m, *end = p + si->bytes;
-    uint64_t seq = 0;
-    for (int i = 7; i >= 0; i--)
-        seq = seq << 8 | p[12 + i];
-    if (memcmp(p, SEG_MAGIC, 8) != 0 || get_u32(p + 8) != AK_CKPT_FORMAT || seq != si->seq) {
+    uint64_t seq = ak_le_get64(p + 12);
+    if (memcmp(p, SEG_MAGIC, 8) != 0 || ak_le_get32(p + 8) != AK_CKPT_FORMAT || seq != si->seq) {
         snprintf(why, wn, "segment %s: bad header", name);
         return -1;
     }
@@ -344,7 +349,7 @@ static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img,
             snprintf(why, wn, "segment %s: cut short", name);
             return -1;
         }
-        uint32_t len = get_u32(p), crc = get_u32(p + 4);
+        uint32_t len = ak_le_get32(p), crc = ak_le_get32(p + 4);
         if ((uint64_t)(end - p - 8) < len || ak_crc32c(0, p + 8, len) != crc) {
             snprintf(why, wn, "segment %s: checksum mismatch at byte %lld", name, (long long)(p - (const uint8_t *)m));
             return -1;
@@ -553,9 +558,8 @@ int ak_ckpt_begin(ak_ckpt_t *c, bool full, ak_err_t *err)
         return ak_errf(err, AK_E_IO, "cannot create checkpoint segment %s: %s", path, strerror(errno));
     uint8_t h[SEG_HDR];
     memcpy(h, SEG_MAGIC, 8);
-    put_u32(h + 8, AK_CKPT_FORMAT);
-    for (int i = 0; i < 8; i++)
-        h[12 + i] = (uint8_t)(c->wseq >> (8 * i));
+    ak_le_put32(h + 8, AK_CKPT_FORMAT);
+    ak_le_put64(h + 12, c->wseq);
     c->writing = true;
     if (ak_io_write_all(c->fd, h, SEG_HDR)) {
         int e = errno;
@@ -574,8 +578,8 @@ static int flush_frame(ak_ckpt_t *c, ak_err_t *err)
     if (!c->frame.len)
         return 0;
     uint8_t h[8];
-    put_u32(h, (uint32_t)c->frame.len);
-    put_u32(h + 4, ak_crc32c(0, c->frame.data, c->frame.len));
+    ak_le_put32(h, (uint32_t)c->frame.len);
+    ak_le_put32(h + 4, ak_crc32c(0, c->frame.data, c->frame.len));
     ak_io_crash_point("ckpt-write");
     if (ak_io_write_all(c->fd, h, 8) || ak_io_write_all(c->fd, c->frame.data, c->frame.len))
         return ak_errf(err, AK_E_IO, "cannot write checkpoint segment in %s: %s", c->dir, strerror(errno));
@@ -637,16 +641,14 @@ static void collect(ak_ckpt_t *c, const seginfo_t *prev, size_t nprev, uint64_t 
     struct dirent *e;
     while ((e = readdir(d))) {
         uint64_t seq;
-        char kind[8], ext[8];
-        int used = 0;
-        if (sscanf(e->d_name, "%4[a-z]-%16" SCNx64 ".%5[a-z]%n", kind, &seq, ext, &used) != 3)
-            continue;
+        const char *rest;
+        char kind = parse_name(e->d_name, &seq, &rest);
         bool drop = false;
-        if (strcmp(kind, "ckpt") == 0) {
+        if (kind == 'm') {
             /* manifests: keep the current and the previous one; drop
              * leftovers of interrupted writes */
-            drop = e->d_name[used] == '\0' ? seq != c->seq && seq != prev_seq : strcmp(e->d_name + used, ".tmp") == 0;
-        } else if (strcmp(kind, "seg") == 0 && e->d_name[used] == '\0') {
+            drop = *rest == '\0' ? seq != c->seq && seq != prev_seq : strcmp(rest, ".tmp") == 0;
+        } else if (kind == 's' && *rest == '\0') {
             drop = true;
             for (size_t i = 0; i < c->nsegs && drop; i++)
                 drop = c->segs[i].seq != seq;

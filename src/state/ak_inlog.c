@@ -11,6 +11,7 @@
 #include "ak_alloc.h"
 #include "ak_buf.h"
 #include "ak_crc32c.h"
+#include "ak_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,41 +51,6 @@ uint64_t ak_fp_int(uint64_t h, int64_t v)
     return ak_fp_str(h, t);
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int ak_inlog_remove(const char *path, ak_err_t *err)
 {
     if (unlink(path) != 0 && errno != ENOENT)
@@ -121,11 +87,11 @@ int ak_inlog_open(const char *path, const ak_schema_t *schema, uint64_t fingerpr
         }
         memset(h, 0, sizeof h);
         memcpy(h, MAGIC, 8);
-        put_u32(h + 8, FORMAT);
-        put_u32(h + 12, (uint32_t)schema->n);
-        put_u64(h + 16, fingerprint);
-        put_u32(h + 24, ak_crc32c(0, h, 24));
-        if (write_all(l->fd, h, HDR) || fsync(l->fd)) {
+        ak_le_put32(h + 8, FORMAT);
+        ak_le_put32(h + 12, (uint32_t)schema->n);
+        ak_le_put64(h + 16, fingerprint);
+        ak_le_put32(h + 24, ak_crc32c(0, h, 24));
+        if (ak_io_write_all(l->fd, h, HDR) || ak_io_fsync(l->fd)) {
             ak_errf(err, AK_E_IO, "cannot write %s: %s", path, strerror(errno));
             goto fail;
         }
@@ -140,15 +106,15 @@ int ak_inlog_open(const char *path, const ak_schema_t *schema, uint64_t fingerpr
                 path, (long long)sb.st_size, (unsigned long long)committed);
         goto fail;
     }
-    if (pread(l->fd, h, HDR, 0) != HDR || memcmp(h, MAGIC, 8) != 0 || get_u32(h + 24) != ak_crc32c(0, h, 24)) {
+    if (pread(l->fd, h, HDR, 0) != HDR || memcmp(h, MAGIC, 8) != 0 || ak_le_get32(h + 24) != ak_crc32c(0, h, 24)) {
         ak_errf(err, AK_E_CORRUPT, "%s is not an akili input log (bad header)", path);
         goto fail;
     }
-    if (get_u32(h + 8) != FORMAT) {
-        ak_errf(err, AK_E_STATE, "%s has log format %u; this akili reads format %d", path, get_u32(h + 8), FORMAT);
+    if (ak_le_get32(h + 8) != FORMAT) {
+        ak_errf(err, AK_E_STATE, "%s has log format %u; this akili reads format %d", path, ak_le_get32(h + 8), FORMAT);
         goto fail;
     }
-    if (get_u64(h + 16) != fingerprint || get_u32(h + 12) != (uint32_t)schema->n) {
+    if (ak_le_get64(h + 16) != fingerprint || ak_le_get32(h + 12) != (uint32_t)schema->n) {
         ak_errf(err, AK_E_STATE, "%s holds records of a different input definition", path);
         goto fail;
     }
@@ -212,7 +178,7 @@ static void encode_value(ak_buf_t *b, const ak_val_t *v)
 
 static int flush(ak_inlog_t *l, ak_err_t *err)
 {
-    if (l->buf.len && write_all(l->fd, l->buf.data, l->buf.len))
+    if (l->buf.len && ak_io_write_all(l->fd, l->buf.data, l->buf.len))
         return ak_errf(err, AK_E_IO, "cannot write input log %s: %s", l->path, strerror(errno));
     ak_buf_clear(&l->buf);
     return 0;
@@ -230,8 +196,8 @@ int ak_inlog_append(ak_inlog_t *l, const ak_batch_t *b, ak_err_t *err)
         if (l->rec.oom)
             return ak_err_nomem(err);
         uint8_t fh[8];
-        put_u32(fh, (uint32_t)l->rec.len);
-        put_u32(fh + 4, ak_crc32c(0, l->rec.data, l->rec.len));
+        ak_le_put32(fh, (uint32_t)l->rec.len);
+        ak_le_put32(fh + 4, ak_crc32c(0, l->rec.data, l->rec.len));
         ak_buf_put(&l->buf, fh, 8);
         ak_buf_put(&l->buf, l->rec.data, l->rec.len);
         if (l->buf.oom)
@@ -247,7 +213,7 @@ int ak_inlog_sync(ak_inlog_t *l, uint64_t *len, ak_err_t *err)
 {
     if (flush(l, err))
         return -1;
-    if (l->synced != l->len && fdatasync(l->fd) != 0)
+    if (l->synced != l->len && ak_io_fdatasync(l->fd) != 0)
         return ak_errf(err, AK_E_IO, "cannot sync input log %s: %s", l->path, strerror(errno));
     l->synced = l->len;
     *len = l->len;
@@ -349,13 +315,13 @@ int ak_inlog_replay(ak_inlog_t *l, size_t max, ak_inlog_fn fn, void *ctx, ak_err
     size_t have = 0, at = 0; /* bytes in buf, consumed */
     uint64_t buf_off = off;  /* file offset of buf[0] */
     while (off < end) {
-        if (have - at < 8 || have - at < 8 + (size_t)get_u32(buf + at)) {
+        if (have - at < 8 || have - at < 8 + (size_t)ak_le_get32(buf + at)) {
             /* refill: keep the partial frame at the front */
             memmove(buf, buf + at, have - at);
             have -= at;
             buf_off += at;
             at = 0;
-            size_t need = have >= 8 ? 8 + (size_t)get_u32(buf) : 8;
+            size_t need = have >= 8 ? 8 + (size_t)ak_le_get32(buf) : 8;
             if (need > chunk) {
                 uint8_t *nb = ak_realloc(buf, need);
                 if (!nb) {
@@ -374,13 +340,13 @@ int ak_inlog_replay(ak_inlog_t *l, size_t max, ak_inlog_fn fn, void *ctx, ak_err
                 goto done;
             }
             have += (size_t)r;
-            if (have < 8 || have < 8 + (size_t)get_u32(buf)) {
+            if (have < 8 || have < 8 + (size_t)ak_le_get32(buf)) {
                 ak_errf(err, AK_E_CORRUPT, "input log %s ends inside a record at byte %llu", l->path,
                         (unsigned long long)off);
                 goto done;
             }
         }
-        uint32_t len = get_u32(buf + at), crc = get_u32(buf + at + 4);
+        uint32_t len = ak_le_get32(buf + at), crc = ak_le_get32(buf + at + 4);
         const uint8_t *payload = buf + at + 8;
         if (ak_crc32c(0, payload, len) != crc) {
             ak_errf(err, AK_E_CORRUPT,
