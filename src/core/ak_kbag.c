@@ -279,7 +279,7 @@ static int save_entry(ak_kbag_t *b, uint8_t tag, uint32_t e, ak_buf_t *k, ak_buf
     ak_buf_put_svarint(v, b->ents[e].aux);
     if (k->oom || v->oom)
         return ak_err_nomem(err);
-    return out->put(out->ctx, k->data, k->len, v->data, v->len, err);
+    return ak_state_put(out, k->data, k->len, v->data, v->len, err);
 }
 
 typedef struct save_ctx {
@@ -302,7 +302,7 @@ static int del_one(void *ctx, const uint8_t *key, size_t kn)
     ak_buf_clear(c->k);
     ak_buf_putc(c->k, (char)c->tag);
     ak_buf_put(c->k, key, kn);
-    return c->k->oom ? ak_err_nomem(c->err) : c->out->del(c->out->ctx, c->k->data, c->k->len, c->err);
+    return c->k->oom ? ak_err_nomem(c->err) : ak_state_del(c->out, c->k->data, c->k->len, c->err);
 }
 
 int ak_kbag_save(ak_kbag_t *b, uint8_t tag, bool full, const ak_state_out_t *out, ak_err_t *err)
@@ -313,6 +313,7 @@ int ak_kbag_save(ak_kbag_t *b, uint8_t tag, bool full, const ak_state_out_t *out
     ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
     int rc = 0;
     if (full) {
+        rc = ak_state_clear(out, &tag, 1, err);
         for (uint32_t e = 0; e < b->nents && rc == 0; e++)
             if (b->ents[e].group != UINT32_MAX)
                 rc = save_entry(b, tag, e, &k, &v, out, err);

@@ -43,12 +43,36 @@ void ak_rd_val(ak_rd_t *r, ak_val_t *v);
 void ak_rd_row(ak_rd_t *r, ak_val_t *row, int n);
 
 /* Where saved state goes: records (key -> value) of one section; del ends
- * a key saved before.  Keys start with a tag byte naming the container. */
+ * a key saved before; clear ends every key saved before that starts with
+ * `prefix` (a holder writing itself whole into an incremental checkpoint).
+ * Keys start with a tag byte naming the container. */
 typedef struct ak_state_out {
-    int (*put)(void *ctx, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
-    int (*del)(void *ctx, const void *key, size_t kn, ak_err_t *err);
+    int (*put)(void *ctx, uint32_t section, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
+    int (*del)(void *ctx, uint32_t section, const void *key, size_t kn, ak_err_t *err);
+    int (*clear)(void *ctx, uint32_t section, const void *prefix, size_t pn, ak_err_t *err);
     void *ctx;
+    uint32_t section;
 } ak_state_out_t;
+static inline int ak_state_put(const ak_state_out_t *o, const void *k, size_t kn, const void *v, size_t vn,
+                               ak_err_t *err)
+{
+    return o->put(o->ctx, o->section, k, kn, v, vn, err);
+}
+static inline int ak_state_del(const ak_state_out_t *o, const void *k, size_t kn, ak_err_t *err)
+{
+    return o->del(o->ctx, o->section, k, kn, err);
+}
+static inline int ak_state_clear(const ak_state_out_t *o, const void *prefix, size_t pn, ak_err_t *err)
+{
+    return o->clear(o->ctx, o->section, prefix, pn, err);
+}
+/* The same output, another section. */
+static inline ak_state_out_t ak_state_at(const ak_state_out_t *o, uint32_t section)
+{
+    ak_state_out_t x = *o;
+    x.section = section;
+    return x;
+}
 /* Makes a TEXT value read from saved state point at lasting bytes. */
 typedef int (*ak_ser_intern_fn)(void *ctx, ak_val_t *v);
 

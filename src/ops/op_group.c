@@ -526,7 +526,7 @@ static int put_group(grp_t *s, uint32_t g, ak_buf_t *k, ak_buf_t *v, const ak_st
     }
     if (k->oom || v->oom)
         return ak_err_nomem(err);
-    return out->put(out->ctx, k->data, k->len, v->data, v->len, err);
+    return ak_state_put(out, k->data, k->len, v->data, v->len, err);
 }
 
 typedef struct tuple_out {
@@ -550,7 +550,7 @@ static int put_tuple(void *ctx, const ak_val_t *t, int64_t c)
     ak_buf_put_svarint(x->v, c);
     if (x->k->oom || x->v->oom)
         return ak_err_nomem(x->err);
-    return x->out->put(x->out->ctx, x->k->data, x->k->len, x->v->data, x->v->len, x->err) ? -1 : 0;
+    return ak_state_put(x->out, x->k->data, x->k->len, x->v->data, x->v->len, x->err) ? -1 : 0;
 }
 
 /* The current count of a logged tuple (key | slot | tuple), as a record. */
@@ -574,10 +574,10 @@ static int put_logged(grp_t *s, const uint8_t *p, size_t n, ak_buf_t *k, ak_buf_
     if (k->oom)
         return ak_err_nomem(err);
     if (!c)
-        return out->del(out->ctx, k->data, k->len, err);
+        return ak_state_del(out, k->data, k->len, err);
     ak_buf_clear(v);
     ak_buf_put_svarint(v, c);
-    return v->oom ? ak_err_nomem(err) : out->put(out->ctx, k->data, k->len, v->data, v->len, err);
+    return v->oom ? ak_err_nomem(err) : ak_state_put(out, k->data, k->len, v->data, v->len, err);
 }
 
 typedef struct put_ctx {
@@ -605,7 +605,7 @@ static int del_group(void *ctx, const uint8_t *key, size_t kn)
     ak_buf_clear(d->k);
     ak_buf_putc(d->k, 0);
     ak_buf_put(d->k, key, kn);
-    return d->k->oom ? ak_err_nomem(d->err) : d->out->del(d->out->ctx, d->k->data, d->k->len, d->err);
+    return d->k->oom ? ak_err_nomem(d->err) : ak_state_del(d->out, d->k->data, d->k->len, d->err);
 }
 
 static int group_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err)
@@ -616,6 +616,7 @@ static int group_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_
     ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
     int rc = 0;
     if (full) {
+        rc = ak_state_clear(out, NULL, 0, err);
         for (uint32_t g = 0; g < s->n && rc == 0; g++) {
             bool live = false;
             for (size_t q = ak_hidx_first(&s->idx, ak_row_hash(gkey(s, g), s->ng)); ak_hidx_more(&s->idx, q) && !live;

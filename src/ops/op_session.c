@@ -653,7 +653,7 @@ static int put_part(sess_t *s, uint32_t g, ak_buf_t *k, ak_buf_t *v, const ak_st
     }
     if (k->oom || v->oom)
         return ak_err_nomem(err);
-    return out->put(out->ctx, k->data, k->len, v->data, v->len, err);
+    return ak_state_put(out, k->data, k->len, v->data, v->len, err);
 }
 
 typedef struct save_ctx {
@@ -666,7 +666,7 @@ typedef struct save_ctx {
 static int del_key(void *ctx, const uint8_t *key, size_t kn)
 {
     save_ctx_t *c = ctx;
-    return c->out->del(c->out->ctx, key, kn, c->err);
+    return ak_state_del(c->out, key, kn, c->err);
 }
 
 static int put_one(void *ctx, uint32_t g)
@@ -683,6 +683,7 @@ static int session_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_er
     ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
     int rc = 0;
     if (full) {
+        rc = ak_state_clear(out, NULL, 0, err);
         for (uint32_t g = 0; g < s->nparts && rc == 0; g++)
             if (s->parts[g].n)
                 rc = put_part(s, g, &k, &v, out, err);

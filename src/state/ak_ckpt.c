@@ -2,8 +2,10 @@
  *
  *   segment  seg-<seq>.dat:   "AKCKSEG1" u32 format u64 seq, then frames
  *                             u32 len, u32 crc32c(payload), payload; a
- *                             payload holds records: u8 op (1 put, 2 del),
- *                             uvar section, uvar klen, key, [uvar vlen, val]
+ *                             payload holds records: u8 op (1 put, 2 del,
+ *                             3 clear: every earlier key of the section
+ *                             starting with `key`), uvar section, uvar klen,
+ *                             key, [uvar vlen, val]
  *   manifest ckpt-<seq>.meta: "AKCKMAN1" u32 format u32 body_len body
  *                             u32 crc32c(everything before); body: uvar seq,
  *                             svar created_us, uvar nsegs, nsegs x (uvar seq,
@@ -41,6 +43,7 @@ int ak__mkdir_p(const char *path, ak_err_t *err);
 #define MAX_SEGS 32
 #define OP_PUT 1
 #define OP_DEL 2
+#define OP_CLEAR 3
 
 typedef struct seginfo {
     uint64_t seq, bytes, records;
@@ -169,7 +172,7 @@ uint64_t ak_ckpt_total_bytes(const ak_ckpt_t *c)
 typedef struct rec {
     const uint8_t *k, *v;
     uint32_t section, kn, vn;
-    bool del, dead;
+    bool del, dead, clear;
 } rec_t;
 
 typedef struct map {
@@ -371,6 +374,8 @@ static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img,
                     r.bad = true;
             } else if (op == OP_DEL) {
                 x.del = true;
+            } else if (op == OP_CLEAR) {
+                x.del = x.clear = true;
             } else {
                 r.bad = true;
             }
@@ -397,14 +402,28 @@ static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img,
 
 static uint64_t rec_hash(const rec_t *r) { return ak_hash_bytes(r->k, r->kn, r->section); }
 
-/* Later records of a key replace earlier ones; deletions end them. */
+/* Later records of a key replace earlier ones; deletions end them, and a
+ * clear ends every earlier record of its section under its prefix (rare:
+ * a holder that had to write itself whole). */
 static int dedupe(ak_ckpt_image_t *img)
 {
+    for (size_t i = 0; i < img->nrecs; i++) {
+        const rec_t *c = &img->recs[i];
+        if (!c->clear)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            rec_t *o = &img->recs[j];
+            if (o->section == c->section && o->kn >= c->kn && (!c->kn || memcmp(o->k, c->k, c->kn) == 0))
+                o->dead = true;
+        }
+    }
     ak_hidx_t idx;
     if (ak_hidx_init(&idx, img->nrecs))
         return -1;
     for (size_t i = 0; i < img->nrecs; i++) {
         rec_t *r = &img->recs[i];
+        if (r->clear)
+            continue;
         uint64_t h = rec_hash(r);
         for (size_t s = ak_hidx_first(&idx, h); ak_hidx_more(&idx, s); s = ak_hidx_next(&idx, s)) {
             if (idx.h[s] != h || idx.v[s] == AK_HIDX_DEAD)
@@ -616,6 +635,29 @@ int ak_ckpt_del(ak_ckpt_t *c, uint32_t section, const void *key, size_t kn, ak_e
 {
     /* a full checkpoint has nothing to delete from */
     return c->full ? 0 : put_rec(c, OP_DEL, section, key, kn, NULL, 0, err);
+}
+
+int ak_ckpt_clear(ak_ckpt_t *c, uint32_t section, const void *prefix, size_t pn, ak_err_t *err)
+{
+    return c->full ? 0 : put_rec(c, OP_CLEAR, section, prefix, pn, NULL, 0, err);
+}
+
+static int out_put(void *ctx, uint32_t section, const void *k, size_t kn, const void *v, size_t vn, ak_err_t *err)
+{
+    return ak_ckpt_put(ctx, section, k, kn, v, vn, err);
+}
+static int out_del(void *ctx, uint32_t section, const void *k, size_t kn, ak_err_t *err)
+{
+    return ak_ckpt_del(ctx, section, k, kn, err);
+}
+static int out_clear(void *ctx, uint32_t section, const void *p, size_t pn, ak_err_t *err)
+{
+    return ak_ckpt_clear(ctx, section, p, pn, err);
+}
+
+ak_state_out_t ak_ckpt_out(ak_ckpt_t *c, uint32_t section)
+{
+    return (ak_state_out_t){out_put, out_del, out_clear, c, section};
 }
 
 void ak_ckpt_abort(ak_ckpt_t *c)

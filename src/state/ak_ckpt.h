@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "ak_error.h"
+#include "ak_ser.h"
 
 #define AK_CKPT_FORMAT 1
 
@@ -64,6 +65,10 @@ int ak_ckpt_begin(ak_ckpt_t *c, bool full, ak_err_t *err);
 int ak_ckpt_put(ak_ckpt_t *c, uint32_t section, const void *key, size_t kn, const void *val, size_t vn,
                 ak_err_t *err);
 int ak_ckpt_del(ak_ckpt_t *c, uint32_t section, const void *key, size_t kn, ak_err_t *err);
+/* Ends every record of `section` saved before whose key starts with prefix. */
+int ak_ckpt_clear(ak_ckpt_t *c, uint32_t section, const void *prefix, size_t pn, ak_err_t *err);
+/* Records of one section, as an ak_state_out_t (ak_ser.h). */
+ak_state_out_t ak_ckpt_out(ak_ckpt_t *c, uint32_t section);
 
 typedef struct ak_ckpt_stats {
     uint64_t seq;

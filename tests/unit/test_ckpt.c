@@ -52,12 +52,21 @@ static int write_ckpt(ak_ckpt_t *c, model_t *m, bool full, uint32_t meta, ak_err
 {
     if (ak_ckpt_begin(c, full, err))
         return -1;
-    for (uint32_t s = 0; s < 3; s++)
+    for (uint32_t s = 0; s < 3; s++) {
+        /* now and then a holder rewrites the keys under a prefix whole */
+        bool cleared = !full && rnd(6) == 0;
+        if (cleared && ak_ckpt_clear(c, s, "k1", 2, err)) {
+            ak_ckpt_abort(c);
+            return -1;
+        }
         for (uint32_t k = 0; k < NK; k++) {
-            if (!full && !m->dirty[s][k])
-                continue;
             char key[16];
             int kn = snprintf(key, sizeof key, "k%u", k);
+            bool under = cleared && key[1] == '1';
+            if (!full && !m->dirty[s][k] && !under)
+                continue;
+            if (under && !m->val[s][k])
+                continue;
             int rc = m->val[s][k] ? ak_ckpt_put(c, s, key, (size_t)kn, &m->val[s][k], 4, err)
                                   : ak_ckpt_del(c, s, key, (size_t)kn, err);
             if (rc) {
@@ -65,6 +74,7 @@ static int write_ckpt(ak_ckpt_t *c, model_t *m, bool full, uint32_t meta, ak_err
                 return -1;
             }
         }
+    }
     ak_ckpt_stats_t st;
     if (ak_ckpt_commit(c, &meta, sizeof meta, &st, err))
         return -1;
