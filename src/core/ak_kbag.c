@@ -153,6 +153,17 @@ int64_t ak_kbag_total(const ak_kbag_t *b) { return b->total; }
 size_t ak_kbag_ngroups(const ak_kbag_t *b) { return b->live_groups; }
 uint32_t ak_kbag_gcap(const ak_kbag_t *b) { return b->ngroups; }
 
+int ak_kbag_clear(ak_kbag_t *b)
+{
+    for (uint32_t g = 0; g < b->ngroups; g++)
+        while (ak_kbag_size(b, g)) {
+            uint32_t e = b->groups[g].ents[b->groups[g].n - 1], gone;
+            if (ak_kbag_add(b, g, ak_kbag_row(b, e), -b->ents[e].count, &gone))
+                return -1;
+        }
+    return 0;
+}
+
 static uint64_t ent_hash(const ak_val_t *row, int n, uint32_t g) { return ak_hash_mix(ak_row_hash(row, n), g); }
 
 uint32_t ak_kbag_find(ak_kbag_t *b, uint32_t g, const ak_val_t *row)

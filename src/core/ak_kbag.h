@@ -35,6 +35,9 @@ uint32_t ak_kbag_find(ak_kbag_t *b, uint32_t g, const ak_val_t *row);
 const ak_val_t *ak_kbag_row(const ak_kbag_t *b, uint32_t e);
 int64_t ak_kbag_count(const ak_kbag_t *b, uint32_t e);
 int64_t *ak_kbag_aux(ak_kbag_t *b, uint32_t e);
+/* Removes every row one by one (so a checkpoint sees the removals), or -1
+ * on OOM. */
+int ak_kbag_clear(ak_kbag_t *b);
 /* Total rows (with multiplicity) and groups. */
 int64_t ak_kbag_total(const ak_kbag_t *b);
 size_t ak_kbag_ngroups(const ak_kbag_t *b);

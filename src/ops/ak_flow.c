@@ -3,6 +3,7 @@
 
 #include "ak_alloc.h"
 #include "ak_graph.h"
+#include "ak_ser.h"
 #include "ak_sql_plan.h"
 #include "ak_time.h"
 
@@ -312,8 +313,8 @@ static int step_whole(ak_flow_t *f, ak_err_t *err)
         if (ak_delta_add(&f->changes, ak_kbag_row(f->prev, e), -ak_kbag_count(f->prev, e)))
             goto nomem;
     }
-    ak_kbag_free(f->prev);
-    if (!(f->prev = ak_kbag_new(0, f->ncols)) || (g = ak_kbag_group(f->prev, NULL, true)) == AK_KBAG_OOM)
+    /* emptied in place (not replaced), so checkpoints see the removals */
+    if (ak_kbag_clear(f->prev) || (g = ak_kbag_group(f->prev, NULL, true)) == AK_KBAG_OOM)
         goto nomem;
     for (size_t r = 0; r < res->nrows; r++) {
         ak_val_t *src = ak_rel_row(res, r);
@@ -525,4 +526,71 @@ size_t ak_flow_keys(const ak_flow_t *f)
         if (f->g.ops[k]->vt->keys)
             return f->g.ops[k]->vt->keys(f->g.ops[k]);
     return 0;
+}
+
+/* ---- checkpoints ---- */
+
+#define TAG_CLOCK 2 /* after the bags' tags: 0 the previous result, 1 the kept one */
+
+uint32_t ak_flow_sections(const ak_flow_t *f) { return 1 + (uint32_t)f->g.nops; }
+
+int ak_flow_save(ak_flow_t *f, bool full, const ak_state_out_t *out, uint32_t base, ak_err_t *err)
+{
+    if (f->pushed)
+        return ak_errf(err, AK_E_INTERNAL, "a checkpoint of a flow with changes not stepped");
+    ak_state_out_t own = ak_state_at(out, base);
+    ak_kbag_t *bags[2] = {f->prev, f->result};
+    if (ak_op_bags_save(bags, 2, full, &own, err))
+        return -1;
+    uint8_t key = TAG_CLOCK;
+    ak_buf_t v = AK_BUF_INIT;
+    ak_buf_put_svarint(&v, f->last_now);
+    ak_buf_putc(&v, f->first ? 1 : 0);
+    int rc = v.oom ? ak_err_nomem(err) : ak_state_put(&own, &key, 1, v.data, v.len, err);
+    ak_buf_free(&v);
+    for (size_t k = 0; k < f->g.nops && rc == 0; k++) {
+        ak_op_t *op = f->g.ops[k];
+        ak_state_out_t o = ak_state_at(out, base + 1 + (uint32_t)k);
+        if (op->vt->save)
+            rc = op->vt->save(op, full, &o, err);
+    }
+    return rc;
+}
+
+void ak_flow_saved(ak_flow_t *f)
+{
+    ak_kbag_t *bags[2] = {f->prev, f->result};
+    ak_op_bags_saved(bags, 2);
+    for (size_t k = 0; k < f->g.nops; k++)
+        if (f->g.ops[k]->vt->saved)
+            f->g.ops[k]->vt->saved(f->g.ops[k]);
+}
+
+int ak_flow_load(ak_flow_t *f, uint32_t rel, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
+{
+    ak_err_clear(&f->cx_err);
+    if (rel == 0 && kn == 1 && *(const uint8_t *)key == TAG_CLOCK) {
+        ak_rd_t r;
+        ak_rd_init(&r, val, vn);
+        int64_t now = ak_rd_svar(&r);
+        uint8_t first = ak_rd_u8(&r);
+        if (r.bad || !ak_rd_done(&r))
+            return ak_errf(err, AK_E_CORRUPT, "checkpoint: malformed flow clock");
+        f->last_now = now;
+        f->first = first != 0;
+        return 0;
+    }
+    int rc;
+    if (rel == 0) {
+        ak_kbag_t *bags[2] = {f->prev, f->result};
+        rc = ak_op_bags_load(bags, 2, &f->cx, key, kn, val, vn, NULL);
+    } else if (rel - 1 < f->g.nops && f->g.ops[rel - 1]->vt->load) {
+        ak_op_t *op = f->g.ops[rel - 1];
+        rc = op->vt->load(op, &f->cx, key, kn, val, vn);
+    } else {
+        return ak_errf(err, AK_E_CORRUPT, "checkpoint: a record names no operator of this statement");
+    }
+    if (rc)
+        *err = f->cx_err;
+    return rc;
 }

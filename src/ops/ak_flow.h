@@ -22,6 +22,7 @@
 #include "ak_buf.h"
 #include "ak_delta.h"
 #include "ak_error.h"
+#include "ak_ser.h"
 #include "ak_sql.h"
 
 typedef struct ak_flow ak_flow_t;
@@ -91,6 +92,18 @@ void ak_flow_report(const ak_flow_t *f, ak_buf_t *out);
 /* Keys the state is held for: the partitions (or groups) of the first
  * keyed operator (users, for the session window); 0 if none. */
 size_t ak_flow_keys(const ak_flow_t *f);
+/* Checkpoints.  A flow's state takes ak_flow_sections() consecutive
+ * sections from `base`: its own (the clock, the previous result of a
+ * statement re-evaluated whole, the kept result) and one per operator.
+ * ak_flow_save writes all of it (full) or what changed since ak_flow_saved,
+ * which the caller calls once the checkpoint is durable; every change
+ * pushed must have been stepped.  ak_flow_load restores one record of
+ * section `base + rel` into a flow built from the same statement. */
+uint32_t ak_flow_sections(const ak_flow_t *f);
+int ak_flow_save(ak_flow_t *f, bool full, const ak_state_out_t *out, uint32_t base, ak_err_t *err);
+void ak_flow_saved(ak_flow_t *f);
+int ak_flow_load(ak_flow_t *f, uint32_t rel, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
+
 typedef struct ak_flow_stats {
     uint64_t steps, rows_in, rows_out;
     int64_t busy_us;

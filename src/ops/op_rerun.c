@@ -80,12 +80,8 @@ static int rerun_step(ak_op_t *op, ak_opcx_t *cx)
             goto nomem;
     }
     /* emptied in place (not replaced), so checkpoints see the removals */
-    while (og != UINT32_MAX && ak_kbag_size(s->out_rows, og)) {
-        uint32_t e = ak_kbag_entries(s->out_rows, og)[0], gone;
-        if (ak_kbag_add(s->out_rows, og, ak_kbag_row(s->out_rows, e), -ak_kbag_count(s->out_rows, e), &gone))
-            goto nomem;
-        og = ak_kbag_group(s->out_rows, NULL, false);
-    }
+    if (ak_kbag_clear(s->out_rows))
+        goto nomem;
     og = ak_kbag_group(s->out_rows, NULL, true);
     if (og == AK_KBAG_OOM)
         goto nomem;

@@ -10,7 +10,9 @@
 #include "ak_table.h"
 
 #include "ak_alloc.h"
+#include "ak_dirty.h"
 #include "ak_hidx.h"
+#include "ak_ser.h"
 
 #include <string.h>
 
@@ -32,7 +34,10 @@ struct ak_table {
     bool newer_wins;
     ak_rel_t *rows;
     uint8_t *alive;
+    uint64_t *rid;                 /* per row: its number in checkpoints (compaction moves rows) */
     size_t alive_cap;
+    uint64_t next_rid;
+    ak_dirty_t dirty;              /* rows changed since the last checkpoint, by position */
     size_t nlive, ndead;
     ak_hidx_t kidx;                /* key (keyed) or all kept columns (keyless) */
     mask_idx_t midx[MAX_MASK_IDX];
@@ -127,6 +132,8 @@ void ak_table_free(ak_table_t *t)
         return;
     ak_rel_free(t->rows);
     ak_free(t->alive);
+    ak_free(t->rid);
+    ak_dirty_free(&t->dirty);
     ak_hidx_free(&t->kidx);
     for (int i = 0; i < t->nmidx; i++)
         ak_hidx_free(&t->midx[i].h);
@@ -246,6 +253,10 @@ static int ensure_alive(ak_table_t *t)
     if (!na)
         return -1;
     t->alive = na;
+    uint64_t *nr = ak_realloc(t->rid, nc * sizeof *nr);
+    if (!nr)
+        return -1;
+    t->rid = nr;
     t->alive_cap = nc;
     return 0;
 }
@@ -376,6 +387,8 @@ static int add_row(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
         return ak_err_nomem(err);
     size_t r = t->rows->nrows - 1;
     t->alive[r] = 1;
+    t->rid[r] = t->next_rid++;
+    ak_dirty_mark(&t->dirty, (uint32_t)r);
     if (copy_in(t, rec, row) || index_row(t, r))
         return ak_err_nomem(err);
     t->nlive++;
@@ -384,12 +397,25 @@ static int add_row(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
     return t->listener ? t->listener(t->listener_ctx, NULL, ak_rel_row(t->rows, r), err) : 0;
 }
 
+static size_t put_uvar(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    for (; v >= 0x80; v >>= 7)
+        p[n++] = (uint8_t)(v | 0x80);
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
 static int kill_row(ak_table_t *t, size_t r, ak_err_t *err)
 {
     if (t->listener && t->listener(t->listener_ctx, ak_rel_row(t->rows, r), NULL, err))
         return -1;
     unindex_row(t, r);
     group_remove(t, r);
+    if (t->dirty.track) {
+        uint8_t k[10];
+        ak_dirty_drop(&t->dirty, (uint32_t)r, k, put_uvar(k, t->rid[r]));
+    }
     t->alive[r] = 0;
     t->nlive--;
     t->ndead++;
@@ -472,6 +498,7 @@ static int truncate_all(ak_table_t *t, ak_err_t *err)
             return -1;
     t->rows->nrows = 0;
     t->nlive = t->ndead = 0;
+    t->dirty.lost = true; /* the next checkpoint writes the table whole */
     ak_hidx_free(&t->kidx);
     for (int i = 0; i < t->nmidx; i++)
         ak_hidx_free(&t->midx[i].h);
@@ -530,6 +557,7 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
             memcpy(old, row, sizeof(ak_val_t) * (size_t)t->nkept);
             if (copy_in(t, rec, row))
                 return ak_err_nomem(err);
+            ak_dirty_mark(&t->dirty, (uint32_t)r);
             if (t->keyfn) {
                 /* the partition key may be another column than the primary key */
                 group_remove(t, r);
@@ -549,14 +577,23 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
 static int compact(ak_table_t *t, ak_err_t *err)
 {
     size_t w = 0, nc = (size_t)t->nkept;
+    /* changed rows move with their rows */
+    ak_dirty_t moved = {.track = t->dirty.track, .lost = t->dirty.lost, .dropped = t->dirty.dropped};
+    t->dirty.dropped = (ak_buf_t)AK_BUF_INIT;
     for (size_t r = 0; r < t->rows->nrows; r++) {
         if (!t->alive[r])
             continue;
-        if (w != r)
+        if (ak_dirty_has(&t->dirty, (uint32_t)r))
+            ak_dirty_mark(&moved, (uint32_t)w);
+        if (w != r) {
             memmove(ak_rel_row(t->rows, w), ak_rel_row(t->rows, r), sizeof(ak_val_t) * nc);
+            t->rid[w] = t->rid[r];
+        }
         t->alive[w] = 1;
         w++;
     }
+    ak_dirty_free(&t->dirty);
+    t->dirty = moved;
     t->rows->nrows = w;
     t->ndead = 0;
     ak_hidx_free(&t->kidx);
@@ -599,3 +636,88 @@ const ak_table_stats_t *ak_table_stats(const ak_table_t *t) { return &t->st; }
 int ak_table_ncols(const ak_table_t *t) { return t->nkept; }
 const char *const *ak_table_names(const ak_table_t *t) { return t->names; }
 const ak_type_t *ak_table_types(const ak_table_t *t) { return t->types; }
+
+/* ---- checkpoints ---- */
+
+static int save_row(ak_table_t *t, size_t r, ak_buf_t *k, ak_buf_t *v, const ak_state_out_t *out, ak_err_t *err)
+{
+    ak_buf_clear(k);
+    ak_buf_clear(v);
+    ak_buf_put_uvarint(k, t->rid[r]);
+    ak_ser_row(v, ak_rel_row(t->rows, r), t->nkept);
+    if (k->oom || v->oom)
+        return ak_err_nomem(err);
+    return ak_state_put(out, k->data, k->len, v->data, v->len, err);
+}
+
+typedef struct tsave {
+    ak_table_t *t;
+    ak_buf_t *k, *v;
+    const ak_state_out_t *out;
+    ak_err_t *err;
+} tsave_t;
+
+static int save_dirty(void *ctx, uint32_t r)
+{
+    tsave_t *c = ctx;
+    return r < c->t->rows->nrows && c->t->alive[r] ? save_row(c->t, r, c->k, c->v, c->out, c->err) : 0;
+}
+
+static int del_dropped(void *ctx, const uint8_t *key, size_t kn)
+{
+    tsave_t *c = ctx;
+    return ak_state_del(c->out, key, kn, c->err);
+}
+
+int ak_table_save(ak_table_t *t, bool full, const ak_state_out_t *out, ak_err_t *err)
+{
+    full |= !t->dirty.track || t->dirty.lost;
+    t->dirty.track = true;
+    ak_buf_t k = AK_BUF_INIT, v = AK_BUF_INIT;
+    int rc = 0;
+    if (full) {
+        rc = ak_state_clear(out, NULL, 0, err);
+        for (size_t r = 0; r < t->rows->nrows && rc == 0; r++)
+            if (t->alive[r])
+                rc = save_row(t, r, &k, &v, out, err);
+    } else {
+        tsave_t c = {t, &k, &v, out, err};
+        rc = ak_dirty_each_dropped(&t->dirty, del_dropped, &c);
+        if (rc == 0)
+            rc = ak_dirty_each(&t->dirty, save_dirty, &c);
+    }
+    ak_buf_free(&k);
+    ak_buf_free(&v);
+    return rc;
+}
+
+void ak_table_saved(ak_table_t *t) { ak_dirty_saved(&t->dirty); }
+
+int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
+{
+    t->dirty.track = true;
+    uint64_t rid = 0;
+    size_t used = ak_get_uvarint(key, kn, &rid);
+    ak_val_t tmp[AK_MAX_COLUMNS];
+    ak_rd_t rd;
+    ak_rd_init(&rd, val, vn);
+    ak_rd_row(&rd, tmp, t->nkept);
+    if (!used || used != kn || rd.bad || !ak_rd_done(&rd))
+        return ak_errf(err, AK_E_CORRUPT, "checkpoint: malformed input row");
+    for (int i = 0; i < t->nkept; i++)
+        if (tmp[i].type == AK_TEXT && intern(t, &tmp[i]))
+            return ak_err_nomem(err);
+    ak_val_t *row = ak_rel_push(t->rows);
+    if (!row || ensure_alive(t))
+        return ak_err_nomem(err);
+    memcpy(row, tmp, sizeof *row * (size_t)t->nkept);
+    size_t r = t->rows->nrows - 1;
+    t->alive[r] = 1;
+    t->rid[r] = rid;
+    if (rid >= t->next_rid)
+        t->next_rid = rid + 1;
+    if (index_row(t, r))
+        return ak_err_nomem(err);
+    t->nlive++;
+    return group_add(t, r, err);
+}

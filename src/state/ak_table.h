@@ -21,6 +21,7 @@
 
 #include "ak_error.h"
 #include "ak_record.h"
+#include "ak_ser.h"
 #include "ak_sql.h"
 
 typedef struct ak_table ak_table_t;
@@ -62,6 +63,15 @@ int ak_table_group(ak_table_t *t, const ak_val_t *key, const uint32_t **rows, si
 /* The relation rows live in, without compacting (dead rows are never listed
  * by ak_table_group). */
 const ak_rel_t *ak_table_rows_rel(const ak_table_t *t);
+
+/* Checkpoints: each live row is one record, key = a row number stable for
+ * the table's life (compaction moves rows), value = the kept columns.
+ * save writes every row (full) or the rows changed since ak_table_saved,
+ * which the caller calls once the checkpoint is durable; load restores one
+ * row (no listener is told: the operators restore their own state). */
+int ak_table_save(ak_table_t *t, bool full, const ak_state_out_t *out, ak_err_t *err);
+void ak_table_saved(ak_table_t *t);
+int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
 
 /* The kept columns (names and types, in schema order). */
 int ak_table_ncols(const ak_table_t *t);

@@ -9,13 +9,17 @@
 #include "ak_test.h"
 
 #include "ak_alloc.h"
+#include "ak_ckpt.h"
 #include "ak_delta.h"
 #include "ak_flow.h"
 #include "ak_sql.h"
 #include "ak_time.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static ak_arena_t pool; /* every string the tables hold: stable */
 
@@ -186,6 +190,64 @@ static int env_int(const char *name, int dflt)
     return s && *s ? atoi(s) : dflt;
 }
 
+/* ---- checkpoints: the flow saved and loaded into a new one mid-history ---- */
+
+static char ckdir[256];
+
+static void rm_ckdir(void)
+{
+    DIR *d = opendir(ckdir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[600];
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(p, sizeof p, "%s/%s", ckdir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+    rmdir(ckdir);
+}
+
+static int load_rec(void *ctx, uint32_t section, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
+{
+    return ak_flow_load(ctx, section, key, kn, val, vn, err);
+}
+
+/* Checkpoints f (whole or what changed); now and then replaces it by a new
+ * flow loaded from the checkpoints, as a restart would.  Old flows are kept
+ * (in old[]) since the accumulated rows point at their strings. */
+static bool checkpoint(ak_ckpt_t *c, rng_t *r, const ak_flow_opts_t *o, const ak_flow_input_t *in, ak_flow_t **f,
+                       ak_flow_t **old, int *nold)
+{
+    ak_err_t err;
+    bool full = ak_ckpt_wants_full(c) || pick(r, 8) == 0;
+    ak_state_out_t out = ak_ckpt_out(c, 0);
+    ak_ckpt_stats_t st;
+    if (ak_ckpt_begin(c, full, &err) || ak_flow_save(*f, full, &out, 0, &err) ||
+        ak_ckpt_commit(c, NULL, 0, &st, &err)) {
+        fprintf(stderr, "  checkpoint failed: %s\n", err.msg);
+        return false;
+    }
+    ak_flow_saved(*f);
+    if (pick(r, 2) || *nold == 64)
+        return true;
+    ak_ckpt_image_t *img = NULL;
+    ak_flow_t *nf = NULL;
+    bool ok = ak_ckpt_load(c, &img, &err) == 0 && img && ak_flow_new(o, in, 2, &nf, &err) == 0 &&
+              ak_ckpt_image_each(img, load_rec, nf, &err) == 0;
+    ak_ckpt_image_free(img);
+    if (!ok) {
+        fprintf(stderr, "  restoring the checkpoint failed: %s\n", err.msg);
+        ak_flow_free(nf);
+        return false;
+    }
+    old[(*nold)++] = *f;
+    *f = nf;
+    return true;
+}
+
 /* Runs one query over `seeds` random histories; returns whether all held. */
 static bool run_query(const char *sql, int seeds, int batches, bool expect_graph, const char *expect_op)
 {
@@ -225,6 +287,15 @@ static bool run_query(const char *sql, int seeds, int batches, bool expect_graph
         }
         ak_rel_t *acc = ak_rel_new(ak_flow_ncols(f), ak_flow_names(f), ak_flow_types(f));
         int64_t now_min = 300;
+        ak_flow_t *old[64];
+        int nold = 0;
+        ak_ckpt_t *ck = NULL;
+        snprintf(ckdir, sizeof ckdir, "/tmp/akili-test-flow-%d", (int)getpid());
+        rm_ckdir();
+        if (ak_ckpt_open(ckdir, "test", &ck, &err)) {
+            fprintf(stderr, "  %s\n", err.msg);
+            ok = false;
+        }
         for (int b = 0; b < batches && ok; b++) {
             int nops = 1 + pick(&r, b == 0 ? 30 : 8);
             for (int k = 0; k < nops; k++) {
@@ -285,9 +356,17 @@ static bool run_query(const char *sql, int seeds, int batches, bool expect_graph
             }
             ok = same_rows(acc, want, sql, seed, b);
             ak_rel_free(want);
+            if (ok && pick(&r, 3) == 0 && !checkpoint(ck, &r, &o, in, &f, old, &nold)) {
+                fprintf(stderr, "  seed %d batch %d\n    %s\n", seed, b, sql);
+                ok = false;
+            }
         }
         ak_rel_free(acc);
         ak_flow_free(f);
+        while (nold)
+            ak_flow_free(old[--nold]);
+        ak_ckpt_close(ck);
+        rm_ckdir();
         ak_rel_free(db.t);
         ak_rel_free(db.p);
     }
