@@ -8,6 +8,7 @@
 #   make fuzz       longer libFuzzer runs of every parser (not part of test)
 #   make soak       the streaming harness over many more seeds and larger data
 #   make mutants    break operators on purpose: the harness must catch each
+#   make crash      the crash test over many seeds and kills (make test runs 3 x 9)
 #   make bench      the streaming benchmark (5M events; figures, not a test)
 #   make clean
 
@@ -36,7 +37,7 @@ ASAN_OBJS := $(patsubst %.c,build/asan/%.o,$(SRCS))
 ASAN_LIB_OBJS := $(patsubst %.c,build/asan/%.o,$(LIB_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all release asan unit test demo fuzz fuzzers clean deps bench soak mutants
+.PHONY: all release asan unit test demo fuzz fuzzers clean deps bench soak mutants crash
 all: release
 release: build/release/akili
 asan: build/asan/akili
@@ -108,6 +109,10 @@ soak: deps
 	@$(MAKE) --no-print-directory -j2 asan unit
 	@AK_FLOW_SEEDS=400 AK_FLOW_BATCHES=60 build/asan/tests/test_flow
 	@python3 tests/stream/harness.py --seeds $${SEEDS:-150} --events 2500 --users 120 --batch-max 60 --held
+
+crash: deps
+	@$(MAKE) --no-print-directory -j2 asan
+	@python3 tests/stream/crash.py --seeds $${SEEDS:-40} --kills 25 --events 3000 --users 100 | grep -v '^akili: info'
 
 mutants: deps
 	@$(MAKE) --no-print-directory -j2 release

@@ -2,8 +2,8 @@
 # run.sh - every test of `make test`, under AddressSanitizer and UBSan:
 # unit tests, the oracle self-check, the pipeline tests (whole products on
 # files against the batch oracle, the CLI surface, crashes), the streaming
-# harness (a continuous run checked after every micro-batch) and a fuzz
-# smoke run of every parser.  The last line is "N passed, M failed".
+# harness (a continuous run checked after every micro-batch), the crash
+# test (kill -9 and restarts) and a fuzz smoke run of every parser.  The last line is "N passed, M failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -67,6 +67,10 @@ count pipeline build/test-logs/pipeline.log
 echo "== streaming: published table vs the batch oracle after every micro-batch"
 python3 tests/stream/harness.py --seeds "${AK_STREAM_SEEDS:-16}" --held 2>&1 | tee build/test-logs/stream.log
 count stream build/test-logs/stream.log
+
+echo "== crashes: kill -9 at random moments and at named points, restart, compare"
+python3 tests/stream/crash.py --seeds "${AK_CRASH_SEEDS:-3}" --kills 9 2>&1 | grep -v '^akili: info' | tee build/test-logs/crash.log
+count crash build/test-logs/crash.log
 
 echo "== fuzz smoke"
 tests/fuzz/run.sh smoke 2>&1 | tee build/test-logs/fuzz.log

@@ -29,12 +29,13 @@ static int start(ak_cli_t *c, int argc, char **argv)
         {"once", NULL, "read what the sources have now, publish, and exit"},
         {"interval", "SECONDS", "how long an idle continuous run waits before polling again (default 0.02)"},
         {"batches", "N", "stop a continuous run after N evaluated micro-batches"},
+        {"checkpoint-interval", "SECONDS", "how often state is made durable (default: compute.checkpoint_interval, 10)"},
     };
     ak_args_t a;
-    if (ak_args_parse(&a, opts, 3, argc, argv, "run start"))
+    if (ak_args_parse(&a, opts, 4, argc, argv, "run start"))
         return 2;
     if (a.help) {
-        printf("usage: akili run start NAME [--once] [--interval SECONDS] [--batches N]\n\n"
+        printf("usage: akili run start NAME [--once] [--interval SECONDS] [--batches N] [--checkpoint-interval SECONDS]\n\n"
                "Runs the product's deployed version.  Without --once it follows its sources until stopped\n"
                "(Ctrl-C or SIGTERM finish the current micro-batch and exit 0; a second signal exits at once).\n"
                "Each micro-batch reads what is new, applies it incrementally to the transform's operators\n"
@@ -42,8 +43,11 @@ static int start(ak_cli_t *c, int argc, char **argv)
                "changed candidate and publishes the changes in one transaction unless a critical check fails;\n"
                "held changes are published with the first micro-batch that passes.  `akili explain NAME`\n"
                "shows the operators.  AKILI_NO_INCREMENTAL=1 re-evaluates the whole SQL instead (for checks).\n"
+               "State (input tables, operators, held changes) is checkpointed every checkpoint interval and\n"
+               "when the run stops; a restart, even after kill -9, restores it and replays the input logs from\n"
+               "there, and the serving table ends as if the run had never stopped.\n"
                "Exit code 1 when the run fails or its last batch was blocked by a quality gate.\n\n");
-        ak_args_print(opts, 3);
+        ak_args_print(opts, 4);
         return 0;
     }
     const char *name = NULL;
@@ -53,6 +57,14 @@ static int start(ak_cli_t *c, int argc, char **argv)
     o.once = ak_args_flag(&a, "once");
     o.progress = !c->quiet;
     const char *iv = ak_args_get(&a, "interval"), *nb = ak_args_get(&a, "batches");
+    const char *ci = ak_args_get(&a, "checkpoint-interval");
+    if (ci) {
+        char *e;
+        double s = strtod(ci, &e);
+        if (*e || s < 0.01)
+            return ak_usage_error("run start", "--checkpoint-interval needs at least 0.01 seconds, got `%s`", ci);
+        o.checkpoint_us = (int64_t)(s * 1e6);
+    }
     if (iv) {
         char *e;
         double s = strtod(iv, &e);

@@ -177,6 +177,7 @@ typedef struct ak_compute {
     int64_t memory_bytes;    /* 0 if absent */
     int64_t timeout_s;       /* 3600 by default */
     int64_t retries;         /* 0 by default */
+    int64_t checkpoint_us;   /* 10 s by default */
     char **tags;
     size_t n_tags;
     ak_loc_t loc;

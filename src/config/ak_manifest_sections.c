@@ -175,6 +175,9 @@ static const ak_option_t compute_opts[] = {
     {"resources", AK_OPT_MAP, NULL, "Resources a run may use (see `compute.resources`)."},
     {"timeout", AK_OPT_DURATION, "3600", "Longest a run may take; bare numbers are seconds."},
     {"retries", AK_OPT_INT, "0", "How many times a failed run is retried, with backoff.", 0, NULL, 0, 100},
+    {"checkpoint_interval", AK_OPT_DURATION, "10",
+     "How often a continuous run makes its state durable (and always when it stops); bare numbers are seconds. "
+     "A restart replays the input logs from the last checkpoint."},
     {"tags", AK_OPT_STRING_LIST, NULL, "Free-form labels for the runs."},
 };
 
@@ -854,8 +857,12 @@ int ak__load_compute(ak__mctx_t *c, const ak_cfg_node_t *v)
     char gotbuf[128];
     if (ak_optset_validate(&s, c->err) || opt_str(c, &s, "engine", &k->engine) ||
         opt_str(c, &s, "schedule", &k->schedule) || ak_opt_duration(&s, "timeout", &timeout_us, c->err) ||
-        ak_opt_int(&s, "retries", &k->retries, c->err) || opt_list(c, &s, "tags", &k->tags, &k->n_tags))
+        ak_opt_int(&s, "retries", &k->retries, c->err) || opt_list(c, &s, "tags", &k->tags, &k->n_tags) ||
+        ak_opt_duration(&s, "checkpoint_interval", &k->checkpoint_us, c->err))
         return -1;
+    if (k->checkpoint_us < AK_US_PER_SEC / 10)
+        return ak_cfg_errf(c->err, ak_cfg_get(v, "checkpoint_interval"),
+                           "`checkpoint_interval` must be at least 0.1 seconds");
     loc_of(v, &k->loc);
     if (k->schedule && ak_cron_parse(k->schedule, &k->cron, c->err))
         return -1;

@@ -29,6 +29,7 @@ typedef struct ak_engine_opts {
     int64_t max_batches;    /* continuous: stop after this many evaluated batches (0: until signalled) */
     size_t batch_records;   /* records per poll call (default 4096) */
     bool progress;          /* print progress lines to stderr */
+    int64_t checkpoint_us;  /* how often state is checkpointed (0: compute.checkpoint_interval) */
 } ak_engine_opts_t;
 
 typedef struct ak_run_summary {

@@ -8,8 +8,11 @@
 #include "ak_quality.h"
 #include "ak_time.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 int ak__mkdir_p(const char *path, ak_err_t *err);
@@ -609,6 +612,18 @@ int ak_engine_reset(ak_catalog_t *cat, const char *product, ak_err_t *err)
     }
     if (rc == 0)
         rc = ak_cat_position_reset(cat, product, err);
+    /* the state checkpoints reflect the logs just removed */
+    char cdir[4200];
+    snprintf(cdir, sizeof cdir, "%s/checkpoints", dir);
+    DIR *d = rc == 0 ? opendir(cdir) : NULL;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[4500];
+        snprintf(path, sizeof path, "%s/%s", cdir, e->d_name);
+        if (e->d_name[0] != '.' && unlink(path) != 0 && errno != ENOENT)
+            rc = ak_errf(err, AK_E_IO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    if (d)
+        closedir(d);
     ak_manifest_free(m);
     return rc;
 }

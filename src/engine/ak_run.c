@@ -15,8 +15,10 @@
  * blocked micro-batch's changes stay staged until a later one passes.
  */
 #include "ak_dataflow.h"
+#include "ak_state.h"
 
 #include "ak_alloc.h"
+#include "ak_io.h"
 #include "ak_log.h"
 #include "ak_quality.h"
 #include "ak_time.h"
@@ -67,6 +69,12 @@ typedef struct run {
     int64_t batch_records;       /* records read in the micro-batch */
     int64_t budget_us;           /* how long a continuous micro-batch may read */
     char *published_inputs;      /* the positions the serving table reflects */
+    ak_pstate_t *ps;             /* state checkpoints */
+    uint64_t *lens;              /* per input: the committed log length (what the state reflects) */
+    int64_t ckpt_every_us, last_ckpt_mono;
+    bool unsaved;                /* evaluated since the last checkpoint */
+    ak_ckpt_stats_t last_ckpt;
+    int64_t ckpts;
     bool behind;                 /* the last read stopped on its budget */
     /* the quality results last recorded, to record only changes */
     ak_check_result_t *last;
@@ -152,6 +160,7 @@ static int open_logs(run_t *r, ak_err_t *err)
                 return -1;
         }
         int rc = ak_inlog_open(path, &d->schema, in->fingerprint, (uint64_t)pos.log_bytes, &in->log, err);
+        r->lens[i] = (uint64_t)pos.log_bytes;
         if (rc == 0 && pos.position && !(in->position = ak_strdup(pos.position)))
             rc = ak_err_nomem(err);
         ak_cat_position_free(&pos);
@@ -184,23 +193,70 @@ static int replay_cb(void *ctx, const ak_batch_t *b, ak_err_t *err)
     return ak__dataflow_step(&c->r->df, c->r->now_us, err);
 }
 
-/* Rebuilds the tables from the committed logs, through the dataflow. */
+static int replay_range(run_t *r, const uint64_t *from, const uint64_t *to, ak_err_t *err)
+{
+    ak_product_rt_t *rt = &r->rt;
+    for (size_t i = 0; i < rt->nin; i++) {
+        ak_input_rt_t *in = &rt->in[i];
+        replay_ctx_t c = {r, in};
+        if (ak_inlog_replay_range(in->log, from[i], to ? to[i] : UINT64_MAX, 16384, replay_cb, &c, err))
+            return ak_err_prefix(err, "input `%s`", in->def->name);
+    }
+    return 0;
+}
+
+/* Restores the state from the newest checkpoint that fits and replays the
+ * committed logs from there (or from the start), through the dataflow. */
 static int replay(run_t *r, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
     if (ak_engine_now(&r->now_us, err))
         return -1;
-    for (size_t i = 0; i < rt->nin; i++) {
-        ak_input_rt_t *in = &rt->in[i];
-        replay_ctx_t c = {r, in};
-        if (ak_inlog_replay(in->log, 16384, replay_cb, &c, err))
-            return ak_err_prefix(err, "input `%s`", in->def->name);
-        if (ak_table_rows(in->table)) {
-            char tag[300];
-            snprintf(tag, sizeof tag, "%s/%s", rt->prod.name, in->def->name);
-            ak_log_debug(tag, "restored %zu rows from the input log", ak_table_rows(in->table));
-        }
+    ak_restore_t rs;
+    if (ak__state_open(rt, &r->df, &r->ps, err) || ak__state_restore(r->ps, r->lens, &rs, err))
+        return -1;
+    if (rs.restored)
+        ak_log_info(r->tag, "state restored from checkpoint %" PRIu64 " (%.1f MB in %.0f ms)%s", rs.seq,
+                    (double)rs.bytes / 1048576.0, (double)rs.us / 1e3,
+                    rs.discard ? "; the serving table was published after it" : "");
+    else if (rs.why[0])
+        ak_log_info(r->tag, "checkpoint not used: %s; rebuilding the state from the input logs", rs.why);
+    int64_t t0 = ak_mono_us();
+    if (replay_range(r, rs.from, rs.mid, err))
+        return -1;
+    if (rs.discard) {
+        /* that much is in the table already */
+        r->unstepped = 0;
+        if (ak__dataflow_step(&r->df, r->now_us, err) || ak_store_sink_discard(r->df.sink, err))
+            return -1;
     }
+    if (replay_range(r, rs.mid, NULL, err))
+        return -1;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < rt->nin; i++)
+        bytes += r->lens[i] - (rs.from[i] ? rs.from[i] : 0);
+    if (r->o->progress && bytes > (1u << 20))
+        ak_log_info(r->tag, "replayed %.1f MB of input logs in %.1f s", (double)bytes / 1048576.0,
+                    (double)(ak_mono_us() - t0) / 1e6);
+    return 0;
+}
+
+/* Makes the state durable (whole or what changed since the last time). */
+static int checkpoint(run_t *r, ak_err_t *err)
+{
+    ak_ckpt_stats_t st;
+    if (ak__state_checkpoint(r->ps, r->lens, &st, err))
+        return -1;
+    r->last_ckpt = st;
+    r->ckpts++;
+    r->unsaved = false;
+    r->last_ckpt_mono = ak_mono_us();
+    if (r->o->progress)
+        ak_log_info(r->tag,
+                    "checkpoint %" PRIu64 ": %s, %" PRIu64 " records, %.1f KB written in %.1f ms (state on disk %.1f "
+                    "MB in %d segments)",
+                    st.seq, st.full ? "whole" : "incremental", st.records, (double)st.bytes / 1024.0,
+                    (double)st.us / 1e3, (double)st.total_bytes / 1048576.0, st.segments);
     return 0;
 }
 
@@ -309,10 +365,11 @@ static int64_t ingest(run_t *r, ak_err_t *err)
 static int commit(run_t *r, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
-    uint64_t lens[256];
-    for (size_t i = 0; i < rt->nin && i < 256; i++)
+    uint64_t *lens = r->lens;
+    for (size_t i = 0; i < rt->nin; i++)
         if (ak_inlog_sync(rt->in[i].log, &lens[i], err))
             return -1;
+    ak_io_crash_point("log-synced");
     if (ak_catalog_begin(rt->cat, err))
         return -1;
     for (size_t i = 0; i < rt->nin; i++) {
@@ -331,6 +388,7 @@ static int commit(run_t *r, ak_err_t *err)
     r->rec.deadletters += (int64_t)r->ndead;
     if (ak_catalog_commit(rt->cat, err))
         goto fail;
+    ak_io_crash_point("positions-committed");
     free_dead(r);
     for (size_t i = 0; i < rt->nin; i++) {
         ak_input_rt_t *in = &rt->in[i];
@@ -488,7 +546,11 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
         /* publish the changes, or only the positions when they alone moved */
         bool moved = !r->published_inputs || strcmp(r->published_inputs, inputs) != 0;
         if (ak_store_sink_pending(r->df.sink) || moved) {
-            if (ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, inputs, &rep, err))
+            char *logs = ak__state_logs_text(r->lens, rt->nin);
+            int prc = logs ? ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, inputs, logs, &rep, err)
+                           : ak_err_nomem(err);
+            ak_free(logs);
+            if (prc)
                 goto done;
             r->rec.published++;
             r->rec.last_publish_us = ak_wall_us();
@@ -573,7 +635,7 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
     ak_product_rt_t *rt = &r.rt;
     snprintf(r.tag, sizeof r.tag, "%s", rt->prod.name);
     size_t nc = rt->m->quality.n_checks;
-    if (!(r.last = ak_calloc(nc ? nc : 1, sizeof *r.last))) {
+    if (!(r.last = ak_calloc(nc ? nc : 1, sizeof *r.last)) || !(r.lens = ak_calloc(rt->nin + 1, sizeof *r.lens))) {
         ak_err_nomem(err);
         goto out;
     }
@@ -594,6 +656,9 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         r.deadline = r.started_mono + timeout_us;
     /* idle: how long to wait before polling again (new data is processed at once) */
     int64_t interval = o->interval_us > 0 ? o->interval_us : 20000;
+    r.ckpt_every_us = o->checkpoint_us > 0 ? o->checkpoint_us
+                      : rt->m->compute.checkpoint_us > 0 ? rt->m->compute.checkpoint_us : 10 * AK_US_PER_SEC;
+    r.last_ckpt_mono = ak_mono_us();
     bool first = true;
     for (;;) {
         int64_t t_read = ak_mono_us();
@@ -624,6 +689,7 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
             r.commit_us = ak_mono_us() - tc;
             if (evaluate(&r, last, err))
                 goto out;
+            r.unsaved = true;
             r.batch_records = 0;
             for (size_t i = 0; i < rt->nin; i++)
                 rt->in[i].dirty = false;
@@ -631,9 +697,14 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         }
         if (o->once || stop_flag || (o->max_batches && r.rec.batches >= o->max_batches))
             break;
+        if (r.unsaved && ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us && checkpoint(&r, err))
+            goto out;
         if (got == 0)
             sleep_us(interval);
     }
+    /* every exit that is not a failure leaves a checkpoint */
+    if (r.unsaved && checkpoint(&r, err))
+        goto out;
     if (r.timed_out || (r.deadline && ak_mono_us() > r.deadline)) {
         /* what was read is committed (and published if the gates passed) */
         ak_errf(err, AK_E_STATE,
@@ -690,6 +761,8 @@ out:
     if (r.last)
         ak_quality_results_free(r.last, nc);
     ak_free(r.last);
+    ak__state_close(r.ps);
+    ak_free(r.lens);
     ak__dataflow_free(&r.df);
     ak_store_close(r.store);
     if (r.lockfd >= 0)

@@ -2,6 +2,7 @@
 #include "ak_gate.h"
 
 #include "ak_alloc.h"
+#include "ak_buf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -201,4 +202,68 @@ size_t ak_gate_state_bytes(const ak_gate_t *g)
         if (g->c[i].flow)
             b += ak_flow_state_bytes(g->c[i].flow);
     return b;
+}
+
+/* ---- checkpoints: section 0 lists broken checks (key: check index),
+ * then each check's flow takes its sections in order ---- */
+
+uint32_t ak_gate_sections(const ak_gate_t *g)
+{
+    uint32_t n = 1;
+    for (size_t i = 0; i < g->n; i++)
+        n += g->c[i].flow ? ak_flow_sections(g->c[i].flow) : 0;
+    return n;
+}
+
+int ak_gate_save(ak_gate_t *g, bool full, const ak_state_out_t *out, uint32_t base, ak_err_t *err)
+{
+    ak_state_out_t own = ak_state_at(out, base);
+    uint32_t next = base + 1;
+    for (size_t i = 0; i < g->n; i++) {
+        check_t *c = &g->c[i];
+        if (!c->flow)
+            continue;
+        uint8_t key[4];
+        ak_le_put32(key, (uint32_t)i);
+        if (c->broken) {
+            /* its state no longer follows the data: only why it broke */
+            if (ak_state_put(&own, key, 4, c->broken, strlen(c->broken), err))
+                return -1;
+        } else if (ak_flow_save(c->flow, full, out, next, err)) {
+            return -1;
+        }
+        next += ak_flow_sections(c->flow);
+    }
+    return 0;
+}
+
+void ak_gate_saved(ak_gate_t *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (g->c[i].flow && !g->c[i].broken)
+            ak_flow_saved(g->c[i].flow);
+}
+
+int ak_gate_load(ak_gate_t *g, uint32_t rel, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
+{
+    if (rel == 0) {
+        uint32_t i = kn == 4 ? ak_le_get32(key) : UINT32_MAX;
+        if (i >= g->n || !g->c[i].flow)
+            return ak_errf(err, AK_E_CORRUPT, "checkpoint: a record names no quality check");
+        ak_free(g->c[i].broken);
+        if (!(g->c[i].broken = ak_strndup(val, vn)))
+            return ak_err_nomem(err);
+        return 0;
+    }
+    uint32_t next = 1;
+    for (size_t i = 0; i < g->n; i++) {
+        check_t *c = &g->c[i];
+        if (!c->flow)
+            continue;
+        uint32_t ns = ak_flow_sections(c->flow);
+        if (rel < next + ns)
+            return ak_flow_load(c->flow, rel - next, key, kn, val, vn, err);
+        next += ns;
+    }
+    return ak_errf(err, AK_E_CORRUPT, "checkpoint: a record names no quality check");
 }

@@ -36,5 +36,11 @@ int ak_gate_run(ak_gate_t *g, int64_t now_us, ak_check_result_t *results, bool *
 bool ak_gate_clocked(const ak_gate_t *g);
 void ak_gate_explain(const ak_gate_t *g, ak_buf_t *out);
 size_t ak_gate_state_bytes(const ak_gate_t *g);
+/* Checkpoints, as ak_flow_save/saved/load: the checks' flows, and which
+ * checks broke while running (a broken check takes no more changes). */
+uint32_t ak_gate_sections(const ak_gate_t *g);
+int ak_gate_save(ak_gate_t *g, bool full, const ak_state_out_t *out, uint32_t base, ak_err_t *err);
+void ak_gate_saved(ak_gate_t *g);
+int ak_gate_load(ak_gate_t *g, uint32_t rel, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
 
 #endif

@@ -300,9 +300,18 @@ static int decode_record(const uint8_t *p, size_t n, const ak_schema_t *s, ak_ba
 
 int ak_inlog_replay(ak_inlog_t *l, size_t max, ak_inlog_fn fn, void *ctx, ak_err_t *err)
 {
+    return ak_inlog_replay_range(l, 0, UINT64_MAX, max, fn, ctx, err);
+}
+
+int ak_inlog_replay_range(ak_inlog_t *l, uint64_t from, uint64_t to, size_t max, ak_inlog_fn fn, void *ctx,
+                          ak_err_t *err)
+{
     if (flush(l, err))
         return -1;
-    uint64_t end = l->synced, off = HDR;
+    uint64_t end = to < l->synced ? to : l->synced, off = from > HDR ? from : HDR;
+    if (from > end)
+        return ak_errf(err, AK_E_STATE, "input log %s: cannot replay from byte %llu, it holds %llu", l->path,
+                       (unsigned long long)off, (unsigned long long)end);
     size_t chunk = 8u << 20;
     uint8_t *buf = ak_malloc(chunk);
     ak_batch_t b;

@@ -39,6 +39,10 @@ uint64_t ak_inlog_length(const ak_inlog_t *l);  /* bytes appended so far, synced
  * (values and strings valid during the callback only). */
 typedef int (*ak_inlog_fn)(void *ctx, const ak_batch_t *batch, ak_err_t *err);
 int ak_inlog_replay(ak_inlog_t *l, size_t max, ak_inlog_fn fn, void *ctx, ak_err_t *err);
+/* The same for the records between byte offsets `from` and `to` (lengths
+ * returned by ak_inlog_sync; 0 and UINT64_MAX: the ends). */
+int ak_inlog_replay_range(ak_inlog_t *l, uint64_t from, uint64_t to, size_t max, ak_inlog_fn fn, void *ctx,
+                          ak_err_t *err);
 
 /* Fingerprint helper: FNV-style mixing of strings and ints. */
 uint64_t ak_fp_str(uint64_t h, const char *s);

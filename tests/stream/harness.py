@@ -337,11 +337,15 @@ class Akili:
             self.ak("connection", "create", "--name", name, "--connector-type", "file", "--config", cfg)
         self.ak("product", "create", "--name", "user_sessions", "--namespace", "analytics", "--archetype", "source")
         self.ak("product", "deploy", "user_sessions", "--version", "1.0.0", "--dir", man)
-        self.err = open(os.path.join(work, "akili.stderr"), "w")
-        self.proc = subprocess.Popen([self.bin, "run", "start", "user_sessions", "--interval", "0.002"],
-                                     env=self.env, stdout=subprocess.DEVNULL, stderr=self.err)
         self.db = os.path.join(self.home, "serving", "analytics.db")
         self.catalog = os.path.join(self.home, "catalog.db")
+        open(os.path.join(work, "akili.stderr"), "w").close()
+        self.start()
+
+    def start(self):
+        self.err = open(os.path.join(self.work, "akili.stderr"), "a")
+        self.proc = subprocess.Popen([self.bin, "run", "start", "user_sessions", "--interval", "0.002"],
+                                     env=self.env, stdout=subprocess.DEVNULL, stderr=self.err)
 
     def ak(self, *args):
         p = subprocess.run([self.bin, *args], env=self.env, capture_output=True, text=True, timeout=120)

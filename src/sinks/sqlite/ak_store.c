@@ -49,19 +49,26 @@ int ak_store_open(const char *home, const char *ns, ak_store_t **out, ak_err_t *
     if (ak_db_open(path, &s->db, err) ||
         ak_db_exec(s->db,
                    "CREATE TABLE IF NOT EXISTS _akili_tables (name TEXT PRIMARY KEY, columns TEXT NOT NULL, "
-                   "version TEXT, run_id INTEGER, rows INTEGER, updated_us INTEGER, inputs TEXT)",
+                   "version TEXT, run_id INTEGER, rows INTEGER, updated_us INTEGER, inputs TEXT, commit_seq INTEGER, "
+                   "logs TEXT)",
                    err)) {
         ak_store_close(s);
         return -1;
     }
-    /* stores written before `inputs` was recorded gain the column */
-    sqlite3_stmt *probe = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT inputs FROM _akili_tables LIMIT 0", -1, &probe, NULL) != SQLITE_OK &&
-        ak_db_exec(s->db, "ALTER TABLE _akili_tables ADD COLUMN inputs TEXT", err)) {
-        ak_store_close(s);
-        return -1;
+    /* stores written by earlier versions gain the columns added since */
+    static const char *const added[][2] = {{"inputs", "TEXT"}, {"commit_seq", "INTEGER"}, {"logs", "TEXT"}};
+    for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT %s FROM _akili_tables LIMIT 0", added[i][0]);
+        sqlite3_stmt *probe = NULL;
+        bool has = sqlite3_prepare_v2(s->db, sql, -1, &probe, NULL) == SQLITE_OK;
+        sqlite3_finalize(probe);
+        snprintf(sql, sizeof sql, "ALTER TABLE _akili_tables ADD COLUMN %s %s", added[i][0], added[i][1]);
+        if (!has && ak_db_exec(s->db, sql, err)) {
+            ak_store_close(s);
+            return -1;
+        }
     }
-    sqlite3_finalize(probe);
     *out = s;
     return 0;
 }
@@ -120,12 +127,15 @@ struct ak_store_tx {
         sqlite3_stmt *st;
     } part[8];
     int npart, next_part;
+    int64_t commit_seq;      /* recorded with the commit (0: none) */
+    char *logs;
 };
 
 static void tx_free(ak_store_tx_t *t)
 {
     if (!t)
         return;
+    ak_free(t->logs);
     for (int i = 0; i < t->npart; i++)
         sqlite3_finalize(t->part[i].st);
     sqlite3_finalize(t->ins);
@@ -343,7 +353,7 @@ int ak_store_tx_delete(ak_store_tx_t *t, int64_t rowid, ak_err_t *err)
 }
 
 /* Reads the row stored under rowid, converted as ak_store_scan would. */
-static int read_row(sqlite3_stmt *st, int ncols, const ak_type_t *types, ak_val_t *row, ak_arena_t *a,
+static int read_row(sqlite3_stmt *st, int off, int ncols, const ak_type_t *types, ak_val_t *row, ak_arena_t *a,
                     ak_err_t *err);
 
 int ak_store_tx_read(ak_store_tx_t *t, int64_t rowid, ak_val_t *row, ak_arena_t *a, ak_err_t *err)
@@ -354,7 +364,7 @@ int ak_store_tx_read(ak_store_tx_t *t, int64_t rowid, ak_val_t *row, ak_arena_t 
     int rc = sqlite3_step(t->get);
     int out = 1;
     if (rc == SQLITE_ROW)
-        out = read_row(t->get, t->ncols, t->types, row, a, err);
+        out = read_row(t->get, 0, t->ncols, t->types, row, a, err);
     else if (rc != SQLITE_DONE)
         out = ak_db_fail(t->s->db, err, "reading the serving table");
     sqlite3_reset(t->get);
@@ -381,6 +391,16 @@ int ak_store_tx_copy(ak_store_tx_t *t, const char *from, ak_err_t *err)
     int rc = sql.oom ? ak_err_nomem(err) : ak_db_exec(t->s->db, sql.data, err);
     ak_buf_free(&sql);
     return rc;
+}
+
+int ak_store_tx_mark(ak_store_tx_t *t, int64_t commit_seq, const char *logs, ak_err_t *err)
+{
+    ak_free(t->logs);
+    t->logs = NULL;
+    t->commit_seq = commit_seq;
+    if (logs && !(t->logs = ak_strdup(logs)))
+        return ak_err_nomem(err);
+    return 0;
 }
 
 int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, int64_t rows, const char *inputs,
@@ -430,10 +450,14 @@ int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, in
             goto done;
     }
     if (ak_db_prepare(s->db,
-                      "INSERT OR REPLACE INTO _akili_tables(name, columns, version, run_id, rows, updated_us, inputs) "
-                      "VALUES (?,?,?,?,?,?,?)",
+                      "INSERT OR REPLACE INTO _akili_tables(name, columns, version, run_id, rows, updated_us, inputs, "
+                      "commit_seq, logs) VALUES (?,?,?,?,?,?,?,?,?)",
                       &meta, err))
         goto done;
+    if (t->commit_seq)
+        sqlite3_bind_int64(meta, 8, t->commit_seq);
+    if (t->logs)
+        sqlite3_bind_text(meta, 9, t->logs, -1, SQLITE_STATIC);
     if (inputs)
         sqlite3_bind_text(meta, 7, inputs, -1, SQLITE_STATIC);
     sqlite3_bind_text(meta, 1, t->final, -1, SQLITE_STATIC);
@@ -514,6 +538,7 @@ void ak_store_info_free(ak_store_table_t *t)
     ak_free(t->types);
     ak_free(t->version);
     ak_free(t->inputs);
+    ak_free(t->logs);
     memset(t, 0, sizeof *t);
 }
 
@@ -522,7 +547,8 @@ int ak_store_info(ak_store_t *s, const char *name, ak_store_table_t *out, ak_err
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
     if (ak_db_prepare(s->db,
-                      "SELECT columns, version, run_id, rows, updated_us, inputs FROM _akili_tables WHERE name = ?", &st,
+                      "SELECT columns, version, run_id, rows, updated_us, inputs, commit_seq, logs FROM _akili_tables "
+                      "WHERE name = ?", &st,
                       err))
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -538,6 +564,8 @@ int ak_store_info(ak_store_t *s, const char *name, ak_store_table_t *out, ak_err
     out->rows = sqlite3_column_int64(st, 3);
     out->updated_us = sqlite3_column_int64(st, 4);
     out->inputs = ak_db_col_text(st, 5, &oom);
+    out->commit_seq = sqlite3_column_int64(st, 6);
+    out->logs = ak_db_col_text(st, 7, &oom);
     sqlite3_finalize(st);
     int n = cols && *cols ? 1 : 0;
     for (char *p = cols; p && *p; p++)
@@ -606,7 +634,7 @@ int ak_store_scan(ak_store_t *s, const char *name, const ak_store_table_t *info,
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         ak_val_t *row = ak_rel_push(r);
-        if (!row || read_row(st, info->ncols, info->types, row, &r->arena, err))
+        if (!row || read_row(st, 0, info->ncols, info->types, row, &r->arena, err))
             goto nomem;
     }
     sqlite3_finalize(st);
@@ -622,14 +650,16 @@ nomem:
     return ak_err_nomem(err);
 }
 
-static int read_row(sqlite3_stmt *st, int ncols, const ak_type_t *types, ak_val_t *row, ak_arena_t *a,
+static int read_row(sqlite3_stmt *st, int off, int ncols, const ak_type_t *types, ak_val_t *row, ak_arena_t *a,
                     ak_err_t *err)
 {
-    for (int i = 0; i < ncols; i++) {
+    for (int c = 0; c < ncols; c++) {
+        int i = c + off; /* the statement's column */
+        ak_val_t *out = &row[c];
         int ct = sqlite3_column_type(st, i);
-        ak_type_t t = types[i];
+        ak_type_t t = types[c];
         if (ct == SQLITE_NULL) {
-            row[i] = ak_v_null();
+            *out = ak_v_null();
             continue;
         }
         switch (t) {
@@ -639,24 +669,64 @@ static int read_row(sqlite3_stmt *st, int ncols, const ak_type_t *types, ak_val_
             char *d = ak_arena_strndup(a, txt ? txt : "", (size_t)n);
             if (!d)
                 return ak_err_nomem(err);
-            row[i] = ak_v_text(d, (size_t)n);
+            *out = ak_v_text(d, (size_t)n);
             break;
         }
-        case AK_FLOAT: row[i] = ak_v_float(sqlite3_column_double(st, i)); break;
-        case AK_DOUBLE: row[i] = ak_v_double(sqlite3_column_double(st, i)); break;
+        case AK_FLOAT: *out = ak_v_float(sqlite3_column_double(st, i)); break;
+        case AK_DOUBLE: *out = ak_v_double(sqlite3_column_double(st, i)); break;
         case AK_INTERVAL: {
             const char *txt = (const char *)sqlite3_column_text(st, i);
             ak_val_t tv = ak_v_text(txt ? txt : "", txt ? strlen(txt) : 0);
-            if (ak_sql_cast(&tv, AK_INTERVAL, a, &row[i], err))
-                row[i] = ak_v_null();
+            if (ak_sql_cast(&tv, AK_INTERVAL, a, out, err))
+                *out = ak_v_null();
             break;
         }
         default: {
             ak_val_t v = {{.i = sqlite3_column_int64(st, i)}, 0, (uint8_t)t};
-            row[i] = v;
+            *out = v;
             break;
         }
         }
     }
     return 0;
+}
+
+int ak_store_each_row(ak_store_t *s, const char *name, int ncols, const char *const *names, const ak_type_t *types,
+                      int (*fn)(void *ctx, int64_t rowid, const ak_val_t *row, ak_err_t *err), void *ctx, ak_err_t *err)
+{
+    ak_buf_t sql = AK_BUF_INIT;
+    ak_buf_puts(&sql, "SELECT rowid");
+    for (int i = 0; i < ncols; i++) {
+        ak_buf_puts(&sql, ", ");
+        q(&sql, names[i]);
+    }
+    ak_buf_puts(&sql, " FROM ");
+    q(&sql, name);
+    if (sql.oom) {
+        ak_buf_free(&sql);
+        return ak_err_nomem(err);
+    }
+    sqlite3_stmt *st;
+    int rc = ak_db_prepare(s->db, sql.data, &st, err);
+    ak_buf_free(&sql);
+    if (rc)
+        return -1;
+    ak_val_t *row = ak_calloc((size_t)ncols + 1, sizeof *row);
+    ak_arena_t a;
+    ak_arena_init(&a, 16 * 1024);
+    int step = SQLITE_DONE;
+    if (!row)
+        rc = ak_err_nomem(err);
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        ak_arena_reset(&a);
+        rc = read_row(st, 1, ncols, types, row, &a, err);
+        if (rc == 0)
+            rc = fn(ctx, sqlite3_column_int64(st, 0), row, err);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = ak_db_fail(s->db, err, "reading the serving table");
+    sqlite3_finalize(st);
+    ak_free(row);
+    ak_arena_free(&a);
+    return rc;
 }

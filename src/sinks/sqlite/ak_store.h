@@ -38,6 +38,8 @@ typedef struct ak_store_table {
     int64_t rows;
     int64_t updated_us;
     char *inputs;        /* {"input": position, ...}: what the rows reflect (NULL: unknown) */
+    int64_t commit_seq;  /* the writer's commit number (0: none recorded) */
+    char *logs;          /* the writer's input log lengths at that commit (NULL: none) */
 } ak_store_table_t;
 
 int ak_store_open(const char *home, const char *ns, ak_store_t **out, ak_err_t *err);
@@ -61,6 +63,9 @@ int ak_store_tx_read(ak_store_tx_t *t, int64_t rowid, ak_val_t *row, ak_arena_t 
 int ak_store_tx_copy(ak_store_tx_t *t, const char *from, ak_err_t *err);
 /* Commits, recording the table's version, run, row count and the input
  * positions its contents reflect (JSON, may be NULL); frees t. */
+/* Records, with the commit, the writer's commit number and input log
+ * lengths (what a restart compares with its checkpoint). */
+int ak_store_tx_mark(ak_store_tx_t *t, int64_t commit_seq, const char *logs, ak_err_t *err);
 int ak_store_tx_commit(ak_store_tx_t *t, const char *version, int64_t run_id, int64_t rows, const char *inputs,
                        ak_err_t *err);
 void ak_store_tx_abort(ak_store_tx_t *t);
@@ -70,6 +75,9 @@ int ak_store_replace(ak_store_t *s, const char *name, const ak_rel_t *rel, const
                      const char *version, int64_t run_id, ak_err_t *err);
 int ak_store_drop(ak_store_t *s, const char *name, ak_err_t *err);
 /* Table metadata; returns 1 (not an error) when the table does not exist. */
+/* Every row of a table with its rowid (values valid during the call). */
+int ak_store_each_row(ak_store_t *s, const char *name, int ncols, const char *const *names, const ak_type_t *types,
+                      int (*fn)(void *ctx, int64_t rowid, const ak_val_t *row, ak_err_t *err), void *ctx, ak_err_t *err);
 int ak_store_info(ak_store_t *s, const char *name, ak_store_table_t *out, ak_err_t *err);
 void ak_store_info_free(ak_store_table_t *t);
 /* Rows of `name` satisfying the predicates (columns by index in info). */

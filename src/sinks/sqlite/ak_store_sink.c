@@ -3,6 +3,7 @@
 
 #include "ak_alloc.h"
 #include "ak_hidx.h"
+#include "ak_io.h"
 #include "ak_kbag.h"
 
 #include <string.h>
@@ -21,7 +22,9 @@ struct ak_store_sink {
     int64_t rows;
     ak_kbag_t *pending;      /* staged changes, netted */
     int64_t staged;
+    int64_t commit;          /* publishes recorded in the table (its commit number) */
     ak_arena_t scratch;
+    ak_arena_t loaded;       /* strings of staged rows loaded from a checkpoint */
 };
 
 int ak_store_sink_new(const ak_store_sink_opts_t *o, ak_store_sink_t **out, ak_err_t *err)
@@ -32,6 +35,7 @@ int ak_store_sink_new(const ak_store_sink_opts_t *o, ak_store_sink_t **out, ak_e
         return ak_err_nomem(err);
     s->o = *o;
     ak_arena_init(&s->scratch, 16 * 1024);
+    ak_arena_init(&s->loaded, 16 * 1024);
     if (!(s->name = ak_strdup(o->name)) || !(s->pending = ak_kbag_new(0, o->ncols))) {
         ak_store_sink_free(s);
         return ak_err_nomem(err);
@@ -51,6 +55,7 @@ void ak_store_sink_free(ak_store_sink_t *s)
     ak_free(s->free);
     ak_kbag_free(s->pending);
     ak_arena_free(&s->scratch);
+    ak_arena_free(&s->loaded);
     ak_free(s->name);
     ak_free(s);
 }
@@ -298,7 +303,7 @@ done:
 }
 
 int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
-                          ak_store_sink_report_t *rep, ak_err_t *err)
+                          const char *logs, ak_store_sink_report_t *rep, ak_err_t *err)
 {
     memset(rep, 0, sizeof *rep);
     ak_store_tx_t *tx;
@@ -315,8 +320,16 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
         s->rows = rows_before;
         return -1;
     }
+    if (ak_store_tx_mark(tx, s->commit + 1, logs, err)) {
+        ak_store_tx_abort(tx);
+        s->rows = rows_before;
+        return -1;
+    }
+    ak_io_crash_point("sink-commit");
     if (ak_store_tx_commit(tx, version, run_id, s->rows, inputs, err))
         return -1;
+    ak_io_crash_point("sink-committed");
+    s->commit++;
     s->published = true;
     ak_kbag_free(s->pending);
     s->staged = 0;
@@ -410,4 +423,87 @@ int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err)
 size_t ak_store_sink_bytes(const ak_store_sink_t *s)
 {
     return ak_hidx_bytes(&s->map) + (size_t)s->cap_slots * 16 + s->cap_free * 4 + ak_kbag_bytes(s->pending);
+}
+
+/* ---- restarts ---- */
+
+int64_t ak_store_sink_commit(const ak_store_sink_t *s) { return s->commit; }
+
+static int map_row(void *ctx, int64_t rowid, const ak_val_t *row, ak_err_t *err)
+{
+    ak_store_sink_t *s = ctx;
+    if (map_add(s, ak_row_hash(row, s->o.ncols), rowid))
+        return ak_err_nomem(err);
+    s->rows++;
+    return 0;
+}
+
+int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, char **inputs, ak_err_t *err)
+{
+    *commit = 0;
+    *logs = *inputs = NULL;
+    ak_store_table_t info;
+    int rc = ak_store_info(s->o.store, s->name, &info, err);
+    if (rc)
+        return rc;
+    bool same = info.ncols == s->o.ncols && info.commit_seq > 0;
+    for (int i = 0; same && i < s->o.ncols; i++)
+        same = strcmp(info.names[i], s->o.names[i]) == 0 && info.types[i] == s->o.types[i];
+    if (same) {
+        /* commit numbers go on from the table's, whatever happens next */
+        s->commit = *commit = info.commit_seq;
+        *logs = info.logs;
+        *inputs = info.inputs;
+        info.logs = info.inputs = NULL;
+    }
+    ak_store_info_free(&info);
+    return same ? 0 : 1;
+}
+
+int ak_store_sink_adopt(ak_store_sink_t *s, ak_err_t *err)
+{
+    ak_hidx_free(&s->map);
+    s->nslots = 0;
+    s->nfree = 0;
+    s->rows = 0;
+    if (ak_store_each_row(s->o.store, s->name, s->o.ncols, s->o.names, s->o.types, map_row, s, err))
+        return -1;
+    s->published = true;
+    return 0;
+}
+
+int ak_store_sink_discard(ak_store_sink_t *s, ak_err_t *err)
+{
+    ak_kbag_free(s->pending);
+    s->staged = 0;
+    return (s->pending = ak_kbag_new(0, s->o.ncols)) ? 0 : ak_err_nomem(err);
+}
+
+int ak_store_sink_save(ak_store_sink_t *s, const ak_state_out_t *out, ak_err_t *err)
+{
+    /* what is staged is small (held back by a gate at most): always whole */
+    return ak_kbag_save(s->pending, 0, true, out, err);
+}
+
+static int intern_loaded(void *ctx, ak_val_t *v)
+{
+    if (v->type != AK_TEXT)
+        return 0;
+    char *d = ak_arena_strndup(ctx, v->s, v->n);
+    if (!d)
+        return -1;
+    v->s = d;
+    return 0;
+}
+
+int ak_store_sink_load(ak_store_sink_t *s, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
+{
+    uint32_t e;
+    if (ak_kbag_load(s->pending, key, kn, val, vn, intern_loaded, &s->loaded, &e, err))
+        return -1;
+    if (e != UINT32_MAX) {
+        int64_t c = ak_kbag_count(s->pending, e);
+        s->staged += c > 0 ? c : -c;
+    }
+    return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "ak_delta.h"
+#include "ak_ser.h"
 #include "ak_store.h"
 
 typedef struct ak_store_sink ak_store_sink_t;
@@ -47,9 +48,10 @@ int64_t ak_store_sink_staged(const ak_store_sink_t *s);
 /* Rows the table would hold with the staged changes published. */
 int64_t ak_store_sink_rows(const ak_store_sink_t *s);
 /* Applies everything staged in one transaction, recording the input
- * positions (JSON) the table then reflects. */
+ * positions (JSON) the table then reflects, the sink's next commit number
+ * and `logs` (the caller's input log lengths). */
 int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
-                          ak_store_sink_report_t *rep, ak_err_t *err);
+                          const char *logs, ak_store_sink_report_t *rep, ak_err_t *err);
 /* Writes what the table would hold if the staged changes were published to
  * table `name` (replacing it), without publishing them. */
 int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id,
@@ -58,5 +60,20 @@ int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *vers
  * the relation's arena or the flow's). */
 int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err);
 size_t ak_store_sink_bytes(const ak_store_sink_t *s);
+
+/* Restarts.  The commit number of the last publish (0: none). */
+int64_t ak_store_sink_commit(const ak_store_sink_t *s);
+/* The table a previous run published: its commit number and the `logs`
+ * and `inputs` recorded with it (both the caller's).  Returns 1 when there
+ * is no such table (or it has other columns, or no commit number): the
+ * first publish then replaces it whole. */
+int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, char **inputs, ak_err_t *err);
+/* Takes that table over as published by this sink (which row is where). */
+int ak_store_sink_adopt(ak_store_sink_t *s, ak_err_t *err);
+/* Forgets what is staged (a restart found it published already). */
+int ak_store_sink_discard(ak_store_sink_t *s, ak_err_t *err);
+/* Checkpoints of what is staged: records of one section (always whole). */
+int ak_store_sink_save(ak_store_sink_t *s, const ak_state_out_t *out, ak_err_t *err);
+int ak_store_sink_load(ak_store_sink_t *s, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
 
 #endif
