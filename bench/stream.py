@@ -24,6 +24,10 @@
    a reader polls the serving store: p50, p99, max.
 6. Reports state: akili's operator state per session and per user, and the
    process's RSS.
+7. Checkpoints: the first (whole) checkpoint after the load, then three
+   restarts (`--once`) that each restore the newest checkpoint, read
+   --batch new events and checkpoint what changed: restore time, bytes
+   written per incremental checkpoint, state on disk.
 
 The Freshness check is a warning here (the data is a fixed historical
 timeline; AKILI_NOW is pinned after it); every other check is the seed's.
@@ -48,6 +52,11 @@ GEN = os.path.join(ROOT, "tests/data/gen.py")
 EXAMPLE = os.path.join(ROOT, "examples/user_sessions")
 DUCK = os.path.join(ROOT, "tests/oracle/duck.mjs")
 CLICK, PROF = "clickstream.ndjson", "user_profiles.ndjson"
+
+
+CKPT = re.compile(r"checkpoint \d+: (?P<kind>whole|incremental), (?P<records>\d+) records, (?P<kb>[\d.]+) KB written "
+                  r"in (?P<ms>[\d.]+) ms \(state on disk (?P<disk>[\d.]+) MB")
+RESTORED = re.compile(r"state restored from checkpoint \d+ \((?P<mb>[\d.]+) MB in (?P<ms>[\d.]+) ms\)")
 
 
 def log(msg):
@@ -161,7 +170,7 @@ def main():
     ap.add_argument("--data", default=os.environ.get("AKILI_BENCH_DATA", "/tmp/akili-bench-data"))
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    extra = a.batches * a.batch + int(a.trickle * a.rate) + 1000
+    extra = a.batches * a.batch + int(a.trickle * a.rate) + 1000 + 3 * a.batch
     total = a.events + extra
     gdir = os.path.join(a.data, f"stream-{total}-{a.users}")
     if not os.path.exists(os.path.join(gdir, "manifest.json")):
@@ -208,6 +217,19 @@ def main():
             f"{sessions:,} sessions published, RSS {mem.get('VmRSS')} MB (peak {mem.get('VmHWM')} MB)")
         report.append(("initial load", f"{a.events:,} events in {load_s:.1f} s ({a.events / load_s:,.0f} events/s); "
                                         f"peak RSS {mem.get('VmHWM')} MB"))
+        # the first checkpoint (whole) comes within the checkpoint interval
+        deadline = time.time() + 60
+        ck = None
+        while time.time() < deadline and not ck:
+            with open(os.path.join(work, "akili.stderr"), errors="replace") as f:
+                ck = CKPT.search(f.read())
+            time.sleep(0.2)
+        if ck:
+            log(f"first checkpoint ({ck['kind']}): {int(ck['records']):,} records, {float(ck['kb']) / 1024:.1f} MB "
+                f"in {float(ck['ms']) / 1000:.2f} s")
+            report.append(("whole checkpoint after the load", f"{float(ck['kb']) / 1024:.1f} MB, "
+                                                              f"{int(ck['records']):,} records, "
+                                                              f"{float(ck['ms']) / 1000:.2f} s"))
         time.sleep(1.0)
         nlog = len(batch_lines(os.path.join(work, "akili.stderr")))
         # micro-batches
@@ -323,6 +345,31 @@ def main():
                 log(f"DuckDB, the same SQL over the same files (views, 2 threads): {duck:.2f} s; ratio to the "
                     f"micro-batch {duck * 1000 / inc_ms:,.0f}x")
                 report.append(("DuckDB recompute", f"{duck:.2f} s; ratio to the micro-batch {duck * 1000 / inc_ms:,.0f}x"))
+        # restarts: restore, read one batch, checkpoint what changed
+        fclick = open(os.path.join(data, CLICK), "ab")
+        for k in range(3):
+            chunk = b"".join(tail[pos:pos + a.batch])
+            pos += a.batch
+            fclick.write(chunk)
+            fclick.flush()
+            p = subprocess.run([AKILI, "run", "start", "user_sessions", "--once"], env=env, capture_output=True,
+                               text=True)
+            rs = RESTORED.search(p.stderr)
+            cks = list(CKPT.finditer(p.stderr))
+            if not rs or not cks:
+                log(f"restart {k + 1}: no restore or checkpoint line (exit {p.returncode})")
+                continue
+            c = cks[-1]
+            log(f"restart {k + 1}: restored {float(rs['mb']):.1f} MB in {float(rs['ms']) / 1000:.2f} s; after "
+                f"{a.batch} events, checkpoint {c['kind']}: {int(c['records']):,} records, {float(c['kb']):.1f} KB "
+                f"in {float(c['ms']):.1f} ms (state on disk {c['disk']} MB)")
+            if k == 2:
+                report.append(("restart", f"restore {float(rs['mb']):.1f} MB of checkpoint in "
+                                          f"{float(rs['ms']) / 1000:.2f} s"))
+                report.append((f"checkpoint after a {a.batch:,}-event batch", f"{c['kind']}: {float(c['kb']):.1f} KB "
+                                                                              f"({int(c['records']):,} records) in "
+                                                                              f"{float(c['ms']):.1f} ms"))
+        fclick.close()
         os.makedirs(os.path.join(ROOT, "build/bench"), exist_ok=True)
         with open(os.path.join(ROOT, "build/bench/stream.md"), "w") as f:
             f.write("| measure | figure |\n|---|---|\n")

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct ak_catalog {
     sqlite3 *db;
@@ -110,6 +110,9 @@ static int migrate(sqlite3 *db, const char *path, ak_err_t *err)
     if (user_version(db, &v, err))
         goto fail;
     if (v < 1 && ak_db_exec(db, schema_v1, err))
+        goto fail;
+    /* 2: dead letters can be queued for another read */
+    if (v < 2 && ak_db_exec(db, "ALTER TABLE deadletters ADD COLUMN replay INTEGER NOT NULL DEFAULT 0", err))
         goto fail;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SCHEMA_VERSION);
@@ -771,17 +774,17 @@ int ak_cat_deadletter_count(ak_catalog_t *c, const char *product, int64_t *n, ak
     return 0;
 }
 
-int ak_cat_deadletter_list(ak_catalog_t *c, const char *product, int limit, ak_deadletter_rec_t **out, size_t *n,
-                           ak_err_t *err)
+static int dl_list(ak_catalog_t *c, const char *product, int limit, bool queued, ak_deadletter_rec_t **out, size_t *n,
+                   ak_err_t *err)
 {
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
     size_t cap = 0;
     if (run(c, &st, err,
-            "SELECT id, run_id, input, position, reason, raw, at_us FROM deadletters WHERE product = ? ORDER BY id "
-            "LIMIT ?",
-            "si", product, (int64_t)limit))
+            "SELECT id, run_id, input, position, reason, raw, at_us, replay FROM deadletters WHERE product = ? AND "
+            "replay >= ? ORDER BY id LIMIT ?",
+            "sii", product, (int64_t)queued, (int64_t)limit))
         return -1;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -803,6 +806,7 @@ int ak_cat_deadletter_list(ak_catalog_t *c, const char *product, int limit, ak_d
             d->raw[d->raw_len] = '\0';
         }
         d->at_us = sqlite3_column_int64(st, 6);
+        d->queued = sqlite3_column_int64(st, 7) != 0;
         (*n)++;
         if (oom || !d->raw)
             goto nomem;
@@ -815,6 +819,33 @@ nomem:
     *out = NULL;
     *n = 0;
     return ak_err_nomem(err);
+}
+
+int ak_cat_deadletter_list(ak_catalog_t *c, const char *product, int limit, ak_deadletter_rec_t **out, size_t *n,
+                           ak_err_t *err)
+{
+    return dl_list(c, product, limit, false, out, n, err);
+}
+
+int ak_cat_deadletter_queued(ak_catalog_t *c, const char *product, int limit, ak_deadletter_rec_t **out, size_t *n,
+                             ak_err_t *err)
+{
+    return dl_list(c, product, limit, true, out, n, err);
+}
+
+int ak_cat_deadletter_queue(ak_catalog_t *c, const char *product, int64_t id, int64_t *queued, ak_err_t *err)
+{
+    if (id ? run(c, NULL, err, "UPDATE deadletters SET replay = 1 WHERE product = ? AND id = ?", "si", product, id)
+           : run(c, NULL, err, "UPDATE deadletters SET replay = 1 WHERE product = ?", "s", product))
+        return -1;
+    *queued = sqlite3_changes(c->db);
+    return 0;
+}
+
+int ak_cat_deadletter_done(ak_catalog_t *c, int64_t id, const char *reason, ak_err_t *err)
+{
+    return reason ? run(c, NULL, err, "UPDATE deadletters SET replay = 0, reason = ? WHERE id = ?", "si", reason, id)
+                  : run(c, NULL, err, "DELETE FROM deadletters WHERE id = ?", "i", id);
 }
 
 void ak_cat_deadletter_free_list(ak_deadletter_rec_t *v, size_t n)

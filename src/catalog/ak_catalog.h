@@ -153,6 +153,7 @@ typedef struct ak_deadletter_rec {
     char *raw;
     size_t raw_len;
     int64_t at_us;
+    bool queued;         /* waiting to be read again */
 } ak_deadletter_rec_t;
 
 int ak_cat_deadletter_add(ak_catalog_t *c, const char *product, int64_t run_id, const char *input, const char *position,
@@ -160,6 +161,13 @@ int ak_cat_deadletter_add(ak_catalog_t *c, const char *product, int64_t run_id, 
 int ak_cat_deadletter_list(ak_catalog_t *c, const char *product, int limit, ak_deadletter_rec_t **out, size_t *n,
                            ak_err_t *err);
 int ak_cat_deadletter_count(ak_catalog_t *c, const char *product, int64_t *n, ak_err_t *err);
+/* Replays: `deadletter replay` queues one (id) or all (id 0); a run reads
+ * the queued ones again and, in its commit, removes each (reason NULL) or
+ * records why it still fails and takes it off the queue. */
+int ak_cat_deadletter_queue(ak_catalog_t *c, const char *product, int64_t id, int64_t *queued, ak_err_t *err);
+int ak_cat_deadletter_queued(ak_catalog_t *c, const char *product, int limit, ak_deadletter_rec_t **out, size_t *n,
+                             ak_err_t *err);
+int ak_cat_deadletter_done(ak_catalog_t *c, int64_t id, const char *reason, ak_err_t *err);
 void ak_cat_deadletter_free_list(ak_deadletter_rec_t *v, size_t n);
 
 #endif

@@ -490,11 +490,62 @@ static int dl_list(ak_cli_t *c, int argc, char **argv)
     return 0;
 }
 
+static int dl_replay(ak_cli_t *c, int argc, char **argv)
+{
+    static const ak_argopt_t opts[] = {
+        {"id", "ID", "only this dead letter (default: all of the product's)"},
+    };
+    ak_args_t a;
+    if (ak_args_parse(&a, opts, 1, argc, argv, "deadletter replay"))
+        return 2;
+    if (a.help) {
+        printf("usage: akili deadletter replay NAME [--id ID]\n\n"
+               "Queues dead letters to be read again by the product's next micro-batch (a running continuous\n"
+               "run picks them up within a second; otherwise the next `run start`), with the deployed\n"
+               "version's input definitions: a record that now decodes joins the input exactly once and leaves\n"
+               "the dead letters; one that still fails stays, with the new reason.\n\n");
+        ak_args_print(opts, 1);
+        return 0;
+    }
+    const char *name = NULL;
+    if (one_product(&a, "deadletter replay", &name))
+        return 2;
+    int64_t id = 0;
+    const char *ids = ak_args_get(&a, "id");
+    if (ids) {
+        char *e;
+        long long v = strtoll(ids, &e, 10);
+        if (*e || v <= 0)
+            return ak_usage_error("deadletter replay", "--id needs a dead letter's number, got `%s`", ids);
+        id = v;
+    }
+    ak_catalog_t *cat;
+    int rc = ak_cli_catalog(c, &cat);
+    if (rc)
+        return rc;
+    ak_err_t err;
+    ak_product_rec_t prod;
+    int64_t queued;
+    if (ak_cat_product_get(cat, name, &prod, &err))
+        return ak_cli_fail(&err);
+    ak_cat_product_free(&prod);
+    if (ak_cat_deadletter_queue(cat, name, id, &queued, &err))
+        return ak_cli_fail(&err);
+    if (!queued) {
+        fprintf(stderr, "akili: error: %s\n", id ? "no dead letter with that id for this product" : "no dead letters");
+        return 1;
+    }
+    printf("%" PRId64 " dead letter%s queued: the next micro-batch of `%s` reads %s again\n", queued,
+           queued == 1 ? "" : "s", name, queued == 1 ? "it" : "them");
+    return 0;
+}
+
 int ak_cmd_deadletter(ak_cli_t *c, int argc, char **argv)
 {
     static const ak_subcmd_t subs[] = {
         {"list", dl_list, "records that could not be read"},
+        {"replay", dl_replay, "read dead letters again with the deployed definitions"},
     };
     return ak_cli_dispatch(c, "deadletter", "Records that could not be decoded or typed are kept with the reason.", subs,
-                           1, argc, argv);
+                           2, argc, argv);
 }

@@ -29,7 +29,7 @@ static const struct {
     {"governance", ak_cmd_governance, "quality results and freshness SLAs (quality, sla)"},
     {"query", ak_cmd_query, "run SQL over published tables"},
     {"explain", ak_cmd_explain, "show how a product's transform runs"},
-    {"deadletter", ak_cmd_deadletter, "records that could not be read (list)"},
+    {"deadletter", ak_cmd_deadletter, "records that could not be read (list, replay)"},
 };
 
 static void usage(FILE *f)

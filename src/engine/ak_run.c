@@ -19,6 +19,7 @@
 
 #include "ak_alloc.h"
 #include "ak_io.h"
+#include "ak_json_decode.h"
 #include "ak_log.h"
 #include "ak_quality.h"
 #include "ak_time.h"
@@ -70,6 +71,13 @@ typedef struct run {
     int64_t budget_us;           /* how long a continuous micro-batch may read */
     char *published_inputs;      /* the positions the serving table reflects */
     ak_pstate_t *ps;             /* state checkpoints */
+    ak_json_decoder_t **dec;     /* per input, for dead letters read again */
+    struct replayed {
+        int64_t id;
+        char *reason;            /* why it still fails, or NULL: read */
+    } *rep;
+    size_t nrep, cap_rep;
+    int64_t replay_check_us;
     uint64_t *lens;              /* per input: the committed log length (what the state reflects) */
     int64_t ckpt_every_us, last_ckpt_mono;
     bool unsaved;                /* evaluated since the last checkpoint */
@@ -271,6 +279,85 @@ static int open_sources(run_t *r, ak_err_t *err)
     return 0;
 }
 
+static void free_replayed(run_t *r)
+{
+    for (size_t i = 0; i < r->nrep; i++)
+        ak_free(r->rep[i].reason);
+    r->nrep = 0;
+}
+
+/* Reads one queued dead letter again with its input's current definition:
+ * what decodes joins this micro-batch, like records just polled. */
+static int replay_one(run_t *r, const ak_deadletter_rec_t *d, int64_t *got, ak_err_t *err)
+{
+    ak_product_rt_t *rt = &r->rt;
+    ak_input_rt_t *in = NULL;
+    size_t i = 0;
+    for (; i < rt->nin && !in; i++)
+        if (strcmp(rt->in[i].def->name, d->input) == 0)
+            in = &rt->in[i];
+    char why[600] = "";
+    if (!in) {
+        snprintf(why, sizeof why, "read again: version %s has no input `%.100s`", rt->version, d->input);
+    } else if (in->def->format == AK_FORMAT_CSV) {
+        snprintf(why, sizeof why, "read again: only JSON records can be read again, not CSV lines");
+    } else {
+        i--;
+        if (!r->dec[i] && ak_json_decoder_new(&in->def->schema, &r->dec[i], err))
+            return -1;
+        ak_batch_t b;
+        ak_batch_init(&b, &in->def->schema);
+        ak_err_t de;
+        int rc = ak_json_decode(r->dec[i], d->raw, d->raw_len, 0, &b, &de);
+        if (rc < 0 && de.code == AK_E_NOMEM) {
+            ak_batch_free(&b);
+            return ak_err_nomem(err);
+        }
+        if (rc < 0)
+            snprintf(why, sizeof why, "read again: %.500s", de.msg);
+        else if (b.n && (ak_inlog_append(in->log, &b, err) || ak_table_apply(in->table, &b, err))) {
+            ak_batch_free(&b);
+            return -1;
+        }
+        in->dirty = true;
+        in->records += (int64_t)b.n;
+        r->unstepped += (int64_t)b.n;
+        *got += (int64_t)b.n;
+        ak_batch_free(&b);
+    }
+    if (AK_GROW(r->rep, r->cap_rep, r->nrep + 1))
+        return ak_err_nomem(err);
+    r->rep[r->nrep] = (struct replayed){d->id, NULL};
+    if (*why && !(r->rep[r->nrep].reason = ak_strdup(why)))
+        return ak_err_nomem(err);
+    r->nrep++;
+    return 0;
+}
+
+/* Dead letters queued by `akili deadletter replay` (looked for once a
+ * second); they leave the queue with the micro-batch's commit. */
+static int64_t replay_dead(run_t *r, ak_err_t *err)
+{
+    int64_t now = ak_mono_us();
+    if (r->nrep || (r->replay_check_us && now - r->replay_check_us < AK_US_PER_SEC))
+        return 0;
+    r->replay_check_us = now;
+    ak_deadletter_rec_t *v;
+    size_t n;
+    if (ak_cat_deadletter_queued(r->rt.cat, r->rt.prod.name, 10000, &v, &n, err))
+        return -1;
+    int64_t got = 0;
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++)
+        rc = replay_one(r, &v[k], &got, err);
+    ak_cat_deadletter_free_list(v, n);
+    if (rc)
+        return -1;
+    if (n)
+        ak_log_info(r->tag, "%zu dead letters read again: %" PRId64 " records", n, got);
+    return got;
+}
+
 /* Polls every input until idle or the micro-batch budget is used; returns
  * the number of new records. */
 static int64_t ingest(run_t *r, ak_err_t *err)
@@ -281,6 +368,10 @@ static int64_t ingest(run_t *r, ak_err_t *err)
     int64_t started = ak_mono_us();
     r->budget_us = r->behind ? (r->budget_us < 5 * AK_US_PER_SEC ? r->budget_us * 2 : 10 * AK_US_PER_SEC) : 200000;
     r->behind = false;
+    int64_t replayed = replay_dead(r, err);
+    if (replayed < 0)
+        return -1;
+    total += replayed;
     /* tables (`strategy: incremental`) before streams: a join then meets
      * each profile before the events that look it up, instead of
      * re-emitting every joined event when the profile arrives later */
@@ -386,8 +477,12 @@ static int commit(run_t *r, ak_err_t *err)
             goto fail;
     }
     r->rec.deadletters += (int64_t)r->ndead;
+    for (size_t i = 0; i < r->nrep; i++)
+        if (ak_cat_deadletter_done(rt->cat, r->rep[i].id, r->rep[i].reason, err))
+            goto fail;
     if (ak_catalog_commit(rt->cat, err))
         goto fail;
+    free_replayed(r);
     ak_io_crash_point("positions-committed");
     free_dead(r);
     for (size_t i = 0; i < rt->nin; i++) {
@@ -635,7 +730,8 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
     ak_product_rt_t *rt = &r.rt;
     snprintf(r.tag, sizeof r.tag, "%s", rt->prod.name);
     size_t nc = rt->m->quality.n_checks;
-    if (!(r.last = ak_calloc(nc ? nc : 1, sizeof *r.last)) || !(r.lens = ak_calloc(rt->nin + 1, sizeof *r.lens))) {
+    if (!(r.last = ak_calloc(nc ? nc : 1, sizeof *r.last)) || !(r.lens = ak_calloc(rt->nin + 1, sizeof *r.lens)) ||
+        !(r.dec = ak_calloc(rt->nin + 1, sizeof *r.dec))) {
         ak_err_nomem(err);
         goto out;
     }
@@ -672,7 +768,7 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         for (size_t i = 0; i < rt->nin; i++)
             records += rt->in[i].records;
         r.rec.records_in = records;
-        bool changed = false;
+        bool changed = r.nrep > 0;
         for (size_t i = 0; i < rt->nin; i++)
             changed |= rt->in[i].dirty;
         int64_t now;
@@ -763,6 +859,11 @@ out:
     ak_free(r.last);
     ak__state_close(r.ps);
     ak_free(r.lens);
+    for (size_t i = 0; r.dec && i < rt->nin; i++)
+        ak_json_decoder_free(r.dec[i]);
+    ak_free(r.dec);
+    free_replayed(&r);
+    ak_free(r.rep);
     ak__dataflow_free(&r.df);
     ak_store_close(r.store);
     if (r.lockfd >= 0)
