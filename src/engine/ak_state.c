@@ -229,7 +229,7 @@ int ak__state_restore(ak_pstate_t *ps, const uint64_t *committed, ak_restore_t *
                      ps->rt->in[i].def->name);
             goto done;
         }
-    if (table != 0) {
+    if (table != 0 && c_commit != 0) {
         snprintf(out->why, sizeof out->why, "the serving table is missing or was not written by this product");
         goto done;
     }
@@ -262,7 +262,8 @@ int ak__state_restore(ak_pstate_t *ps, const uint64_t *committed, ak_restore_t *
     if (ak_ckpt_image_each(img, load_rec, ps, err))
         goto done;
     saved_all(ps); /* what loading touched is what the checkpoint holds */
-    if (ak_store_sink_adopt(ps->df->sink, err))
+    /* nothing published yet (gates held it all): what is staged replaces the table */
+    if (table == 0 && ak_store_sink_adopt(ps->df->sink, err))
         goto done;
     out->restored = true;
     out->seq = ak_ckpt_image_seq(img);

@@ -762,6 +762,11 @@ def continuous_run_follows_and_stops_on_signal():
                 proc.kill()
         check(proc.returncode == 0, f"exit {proc.returncode}: {err[-2000:]}")
         check("stopped" in out, out)
+        # the stop made the state durable: the next start restores it
+        last = err[err.rfind("batch "):]
+        check("checkpoint" in last, f"no checkpoint after the last batch:\n{err[-1500:]}")
+        p = e.ak("run", "start", "user_sessions", "--once", ok=False)
+        check("state restored from checkpoint" in p.stderr and " 0 records read" in p.stdout, p.stderr[-1500:])
         same_rows(e.rows(candidate=True), want, "continuous run")
     finally:
         e.close()
