@@ -793,7 +793,9 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         }
         if (o->once || stop_flag || (o->max_batches && r.rec.batches >= o->max_batches))
             break;
-        if (r.unsaved && ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us && checkpoint(&r, err))
+        /* not while catching up on a backlog: a checkpoint of a half-read
+         * backlog would be outgrown, and rewritten whole, at once */
+        if (r.unsaved && !r.behind && ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us && checkpoint(&r, err))
             goto out;
         if (got == 0)
             sleep_us(interval);
