@@ -99,16 +99,21 @@ void ak_buf_put_u64le(ak_buf_t *b, uint64_t v)
     ak_buf_put(b, t, 8);
 }
 
-void ak_buf_put_uvarint(ak_buf_t *b, uint64_t v)
+size_t ak_put_uvarint(uint8_t *p, uint64_t v)
 {
-    uint8_t t[10];
     size_t n = 0;
     while (v >= 0x80) {
-        t[n++] = (uint8_t)(v | 0x80);
+        p[n++] = (uint8_t)(v | 0x80);
         v >>= 7;
     }
-    t[n++] = (uint8_t)v;
-    ak_buf_put(b, t, n);
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+void ak_buf_put_uvarint(ak_buf_t *b, uint64_t v)
+{
+    uint8_t t[AK_UVARINT_MAX];
+    ak_buf_put(b, t, ak_put_uvarint(t, v));
 }
 
 void ak_buf_put_svarint(ak_buf_t *b, int64_t v)

@@ -62,6 +62,10 @@ static inline uint32_t ak_le_get32(const uint8_t *p)
 }
 static inline uint64_t ak_le_get64(const uint8_t *p) { return ak_le_get32(p) | (uint64_t)ak_le_get32(p + 4) << 32; }
 
+/* Writing a LEB128 varint into p (room for AK_UVARINT_MAX bytes); returns
+ * the bytes written. */
+#define AK_UVARINT_MAX 10
+size_t ak_put_uvarint(uint8_t *p, uint64_t v);
 /* Reading LEB128 varints; return bytes consumed or 0 on truncated input. */
 size_t ak_get_uvarint(const uint8_t *p, size_t n, uint64_t *out);
 size_t ak_get_svarint(const uint8_t *p, size_t n, int64_t *out);

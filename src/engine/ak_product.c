@@ -4,15 +4,13 @@
 
 #include "ak_alloc.h"
 #include "ak_cfg.h"
+#include "ak_ckpt.h"
 #include "ak_log.h"
 #include "ak_quality.h"
 #include "ak_time.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <strings.h>
 
 int ak__mkdir_p(const char *path, ak_err_t *err);
@@ -615,15 +613,8 @@ int ak_engine_reset(ak_catalog_t *cat, const char *product, ak_err_t *err)
     /* the state checkpoints reflect the logs just removed */
     char cdir[4200];
     snprintf(cdir, sizeof cdir, "%s/checkpoints", dir);
-    DIR *d = rc == 0 ? opendir(cdir) : NULL;
-    for (struct dirent *e; d && (e = readdir(d));) {
-        char path[4500];
-        snprintf(path, sizeof path, "%s/%s", cdir, e->d_name);
-        if (e->d_name[0] != '.' && unlink(path) != 0 && errno != ENOENT)
-            rc = ak_errf(err, AK_E_IO, "cannot remove %s: %s", path, strerror(errno));
-    }
-    if (d)
-        closedir(d);
+    if (rc == 0)
+        rc = ak_ckpt_remove(cdir, err);
     ak_manifest_free(m);
     return rc;
 }

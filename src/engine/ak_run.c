@@ -81,8 +81,6 @@ typedef struct run {
     uint64_t *lens;              /* per input: the committed log length (what the state reflects) */
     int64_t ckpt_every_us, last_ckpt_mono;
     bool unsaved;                /* evaluated since the last checkpoint */
-    ak_ckpt_stats_t last_ckpt;
-    int64_t ckpts;
     bool behind;                 /* the last read stopped on its budget */
     /* the quality results last recorded, to record only changes */
     ak_check_result_t *last;
@@ -242,7 +240,7 @@ static int replay(run_t *r, ak_err_t *err)
         return -1;
     uint64_t bytes = 0;
     for (size_t i = 0; i < rt->nin; i++)
-        bytes += r->lens[i] - (rs.from[i] ? rs.from[i] : 0);
+        bytes += r->lens[i] - rs.from[i];
     if (r->o->progress && bytes > (1u << 20))
         ak_log_info(r->tag, "replayed %.1f MB of input logs in %.1f s", (double)bytes / 1048576.0,
                     (double)(ak_mono_us() - t0) / 1e6);
@@ -255,8 +253,6 @@ static int checkpoint(run_t *r, ak_err_t *err)
     ak_ckpt_stats_t st;
     if (ak__state_checkpoint(r->ps, r->lens, &st, err))
         return -1;
-    r->last_ckpt = st;
-    r->ckpts++;
     r->unsaved = false;
     r->last_ckpt_mono = ak_mono_us();
     if (r->o->progress)

@@ -205,7 +205,7 @@ int ak__state_restore(ak_pstate_t *ps, const uint64_t *committed, ak_restore_t *
     memset(ps->mid, 0, sizeof *ps->mid * (nin + 1));
     ps->force_full = true;
     int64_t t0 = ak_mono_us(), t_commit = 0, c_commit = 0;
-    char *t_logs = NULL, *t_inputs = NULL;
+    char *t_logs = NULL;
     uint64_t *t_lens = ak_calloc(nin + 1, sizeof *t_lens);
     ak_ckpt_image_t *img = NULL;
     int rc = -1;
@@ -213,7 +213,7 @@ int ak__state_restore(ak_pstate_t *ps, const uint64_t *committed, ak_restore_t *
         ak_err_nomem(err);
         goto done;
     }
-    int table = ak_store_sink_table(ps->df->sink, &t_commit, &t_logs, &t_inputs, err);
+    int table = ak_store_sink_table(ps->df->sink, &t_commit, &t_logs, err);
     if (table < 0 || ak_ckpt_load(ps->ck, &img, err))
         goto done;
     rc = 0;
@@ -278,7 +278,6 @@ done:
     out->us = ak_mono_us() - t0;
     ak_ckpt_image_free(img);
     ak_free(t_logs);
-    ak_free(t_inputs);
     ak_free(t_lens);
     return rc;
 }

@@ -674,6 +674,26 @@ void ak_ckpt_abort(ak_ckpt_t *c)
     ak_buf_clear(&c->frame);
 }
 
+int ak_ckpt_remove(const char *dir, ak_err_t *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : ak_errf(err, AK_E_IO, "cannot read %s: %s", dir, strerror(errno));
+    int rc = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        uint64_t seq;
+        const char *rest;
+        if (!parse_name(e->d_name, &seq, &rest))
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) != 0 && errno != ENOENT)
+            rc = ak_errf(err, AK_E_IO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
 /* Removes manifests older than the newest two and segments neither uses. */
 static void collect(ak_ckpt_t *c, const seginfo_t *prev, size_t nprev, uint64_t prev_seq)
 {

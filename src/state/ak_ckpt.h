@@ -38,6 +38,9 @@ typedef struct ak_ckpt ak_ckpt_t;
 int ak_ckpt_open(const char *dir, const char *tag, ak_ckpt_t **out, ak_err_t *err);
 void ak_ckpt_close(ak_ckpt_t *c);
 
+/* Removes every checkpoint file in dir (a reset); no directory is fine. */
+int ak_ckpt_remove(const char *dir, ak_err_t *err);
+
 /* ---- loading ---- */
 
 typedef struct ak_ckpt_image ak_ckpt_image_t;

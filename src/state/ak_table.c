@@ -397,15 +397,6 @@ static int add_row(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
     return t->listener ? t->listener(t->listener_ctx, NULL, ak_rel_row(t->rows, r), err) : 0;
 }
 
-static size_t put_uvar(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    for (; v >= 0x80; v >>= 7)
-        p[n++] = (uint8_t)(v | 0x80);
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 static int kill_row(ak_table_t *t, size_t r, ak_err_t *err)
 {
     if (t->listener && t->listener(t->listener_ctx, ak_rel_row(t->rows, r), NULL, err))
@@ -413,8 +404,8 @@ static int kill_row(ak_table_t *t, size_t r, ak_err_t *err)
     unindex_row(t, r);
     group_remove(t, r);
     if (t->dirty.track) {
-        uint8_t k[10];
-        ak_dirty_drop(&t->dirty, (uint32_t)r, k, put_uvar(k, t->rid[r]));
+        uint8_t k[AK_UVARINT_MAX];
+        ak_dirty_drop(&t->dirty, (uint32_t)r, k, ak_put_uvarint(k, t->rid[r]));
     }
     t->alive[r] = 0;
     t->nlive--;

@@ -84,4 +84,24 @@ static inline int ak_test_main_named(const char *suite)
 
 #define ak_test_main() ak_test_main_named(__FILE__)
 
+#include <dirent.h>
+#include <unistd.h>
+
+/* Removes a scratch directory and the files in it (not recursive). */
+static inline void ak_test_rm_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[1024];
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
 #endif

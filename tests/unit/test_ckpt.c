@@ -31,22 +31,6 @@ static uint32_t rnd(uint32_t n)
 
 static char dir[256];
 
-static void rm_dir(void)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[600];
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Writes the model's changes (or all of it) as a checkpoint. */
 static int write_ckpt(ak_ckpt_t *c, model_t *m, bool full, uint32_t meta, ak_err_t *err)
 {
@@ -142,7 +126,7 @@ static void mutate(model_t *m, int n)
 AK_TEST(incremental_checkpoints_equal_the_model)
 {
     snprintf(dir, sizeof dir, "/tmp/akili-test-ckpt-%d", (int)getpid());
-    rm_dir();
+    ak_test_rm_dir(dir);
     ak_err_t err;
     ak_ckpt_t *c;
     AK_CHECK(ak_ckpt_open(dir, "test", &c, &err) == 0);
@@ -170,7 +154,12 @@ AK_TEST(incremental_checkpoints_equal_the_model)
         closedir(d);
     AK_CHECK(files <= 2 + 33);
     ak_ckpt_close(c);
-    rm_dir();
+    /* a reset removes them all */
+    seen_t z;
+    AK_CHECK(ak_ckpt_remove(dir, &err) == 0);
+    AK_CHECK(load(&z) == 0);
+    AK_CHECK(ak_ckpt_remove("/tmp/akili-test-ckpt-none", &err) == 0);
+    ak_test_rm_dir(dir);
 }
 
 static void corrupt(const char *kind, uint64_t seq, bool cut)
@@ -198,7 +187,7 @@ static void corrupt(const char *kind, uint64_t seq, bool cut)
 AK_TEST(corrupt_checkpoints_fall_back_to_the_previous_one)
 {
     snprintf(dir, sizeof dir, "/tmp/akili-test-ckpt2-%d", (int)getpid());
-    rm_dir();
+    ak_test_rm_dir(dir);
     ak_err_t err;
     ak_ckpt_t *c;
     AK_CHECK(ak_ckpt_open(dir, "test", &c, &err) == 0);
@@ -247,13 +236,13 @@ AK_TEST(corrupt_checkpoints_fall_back_to_the_previous_one)
     ak_ckpt_close(c);
     corrupt("ckpt", s2, true);
     AK_CHECK_EQ_INT(load(&z), 0);
-    rm_dir();
+    ak_test_rm_dir(dir);
 }
 
 AK_TEST(failed_writes_and_syncs_keep_the_last_checkpoint)
 {
     snprintf(dir, sizeof dir, "/tmp/akili-test-ckpt3-%d", (int)getpid());
-    rm_dir();
+    ak_test_rm_dir(dir);
     ak_err_t err;
     ak_ckpt_t *c;
     AK_CHECK(ak_ckpt_open(dir, "test", &c, &err) == 0);
@@ -298,7 +287,7 @@ AK_TEST(failed_writes_and_syncs_keep_the_last_checkpoint)
     AK_CHECK_EQ_INT(load(&z), 7);
     AK_CHECK(memcmp(z.val, m.val, sizeof m.val) == 0);
     ak_ckpt_close(c);
-    rm_dir();
+    ak_test_rm_dir(dir);
 }
 
 int main(void) { return ak_test_main(); }

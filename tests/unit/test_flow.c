@@ -15,7 +15,6 @@
 #include "ak_sql.h"
 #include "ak_time.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,22 +193,6 @@ static int env_int(const char *name, int dflt)
 
 static char ckdir[256];
 
-static void rm_ckdir(void)
-{
-    DIR *d = opendir(ckdir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[600];
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof p, "%s/%s", ckdir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(ckdir);
-}
-
 static int load_rec(void *ctx, uint32_t section, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
 {
     return ak_flow_load(ctx, section, key, kn, val, vn, err);
@@ -291,7 +274,7 @@ static bool run_query(const char *sql, int seeds, int batches, bool expect_graph
         int nold = 0;
         ak_ckpt_t *ck = NULL;
         snprintf(ckdir, sizeof ckdir, "/tmp/akili-test-flow-%d", (int)getpid());
-        rm_ckdir();
+        ak_test_rm_dir(ckdir);
         if (ak_ckpt_open(ckdir, "test", &ck, &err)) {
             fprintf(stderr, "  %s\n", err.msg);
             ok = false;
@@ -366,7 +349,7 @@ static bool run_query(const char *sql, int seeds, int batches, bool expect_graph
         while (nold)
             ak_flow_free(old[--nold]);
         ak_ckpt_close(ck);
-        rm_ckdir();
+        ak_test_rm_dir(ckdir);
         ak_rel_free(db.t);
         ak_rel_free(db.p);
     }

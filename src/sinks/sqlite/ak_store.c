@@ -89,6 +89,16 @@ static void q(ak_buf_t *b, const char *ident)
     ak_buf_puts(b, t);
 }
 
+/* Quoted identifiers separated by ", ". */
+static void q_cols(ak_buf_t *b, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            ak_buf_puts(b, ", ");
+        q(b, names[i]);
+    }
+}
+
 static int bind_val(sqlite3_stmt *st, int k, const ak_val_t *v)
 {
     switch (v->type) {
@@ -186,11 +196,7 @@ static int tx_stmt(ak_store_tx_t *t, sqlite3_stmt **st, char kind, ak_err_t *err
         break;
     default:
         ak_buf_puts(&sql, "SELECT ");
-        for (int i = 0; i < t->ncols; i++) {
-            if (i)
-                ak_buf_puts(&sql, ", ");
-            q(&sql, t->names[i]);
-        }
+        q_cols(&sql, (const char *const *)t->names, t->ncols);
         ak_buf_puts(&sql, " FROM ");
         q(&sql, t->name);
         ak_buf_puts(&sql, " WHERE rowid = ?");
@@ -376,16 +382,10 @@ int ak_store_tx_copy(ak_store_tx_t *t, const char *from, ak_err_t *err)
     ak_buf_t sql = AK_BUF_INIT;
     ak_buf_puts(&sql, "INSERT INTO ");
     q(&sql, t->name);
-    ak_buf_puts(&sql, " (rowid");
-    for (int i = 0; i < t->ncols; i++) {
-        ak_buf_puts(&sql, ", ");
-        q(&sql, t->names[i]);
-    }
-    ak_buf_puts(&sql, ") SELECT rowid");
-    for (int i = 0; i < t->ncols; i++) {
-        ak_buf_puts(&sql, ", ");
-        q(&sql, t->names[i]);
-    }
+    ak_buf_puts(&sql, t->ncols ? " (rowid, " : " (rowid");
+    q_cols(&sql, (const char *const *)t->names, t->ncols);
+    ak_buf_puts(&sql, t->ncols ? ") SELECT rowid, " : ") SELECT rowid");
+    q_cols(&sql, (const char *const *)t->names, t->ncols);
     ak_buf_puts(&sql, " FROM ");
     q(&sql, from);
     int rc = sql.oom ? ak_err_nomem(err) : ak_db_exec(t->s->db, sql.data, err);
@@ -603,11 +603,7 @@ int ak_store_scan(ak_store_t *s, const char *name, const ak_store_table_t *info,
     *out = NULL;
     ak_buf_t sql = AK_BUF_INIT;
     ak_buf_puts(&sql, "SELECT ");
-    for (int i = 0; i < info->ncols; i++) {
-        if (i)
-            ak_buf_puts(&sql, ", ");
-        q(&sql, info->names[i]);
-    }
+    q_cols(&sql, (const char *const *)info->names, info->ncols);
     ak_buf_puts(&sql, " FROM ");
     q(&sql, name);
     for (int i = 0; i < npreds; i++) {
@@ -695,11 +691,8 @@ int ak_store_each_row(ak_store_t *s, const char *name, int ncols, const char *co
                       int (*fn)(void *ctx, int64_t rowid, const ak_val_t *row, ak_err_t *err), void *ctx, ak_err_t *err)
 {
     ak_buf_t sql = AK_BUF_INIT;
-    ak_buf_puts(&sql, "SELECT rowid");
-    for (int i = 0; i < ncols; i++) {
-        ak_buf_puts(&sql, ", ");
-        q(&sql, names[i]);
-    }
+    ak_buf_puts(&sql, ncols ? "SELECT rowid, " : "SELECT rowid");
+    q_cols(&sql, names, ncols);
     ak_buf_puts(&sql, " FROM ");
     q(&sql, name);
     if (sql.oom) {

@@ -331,10 +331,8 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
     ak_io_crash_point("sink-committed");
     s->commit++;
     s->published = true;
-    ak_kbag_free(s->pending);
-    s->staged = 0;
-    if (!(s->pending = ak_kbag_new(0, s->o.ncols)))
-        return ak_err_nomem(err);
+    if (ak_store_sink_discard(s, err))
+        return -1;
     rep->rows = s->rows;
     return 0;
 }
@@ -438,10 +436,10 @@ static int map_row(void *ctx, int64_t rowid, const ak_val_t *row, ak_err_t *err)
     return 0;
 }
 
-int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, char **inputs, ak_err_t *err)
+int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, ak_err_t *err)
 {
     *commit = 0;
-    *logs = *inputs = NULL;
+    *logs = NULL;
     ak_store_table_t info;
     int rc = ak_store_info(s->o.store, s->name, &info, err);
     if (rc)
@@ -453,8 +451,7 @@ int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, char *
         /* commit numbers go on from the table's, whatever happens next */
         s->commit = *commit = info.commit_seq;
         *logs = info.logs;
-        *inputs = info.inputs;
-        info.logs = info.inputs = NULL;
+        info.logs = NULL;
     }
     ak_store_info_free(&info);
     return same ? 0 : 1;

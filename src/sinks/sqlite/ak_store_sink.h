@@ -64,10 +64,10 @@ size_t ak_store_sink_bytes(const ak_store_sink_t *s);
 /* Restarts.  The commit number of the last publish (0: none). */
 int64_t ak_store_sink_commit(const ak_store_sink_t *s);
 /* The table a previous run published: its commit number and the `logs`
- * and `inputs` recorded with it (both the caller's).  Returns 1 when there
- * is no such table (or it has other columns, or no commit number): the
- * first publish then replaces it whole. */
-int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, char **inputs, ak_err_t *err);
+ * recorded with it (the caller's).  Returns 1 when there is no such table
+ * (or it has other columns, or no commit number): the first publish then
+ * replaces it whole. */
+int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, ak_err_t *err);
 /* Takes that table over as published by this sink (which row is where). */
 int ak_store_sink_adopt(ak_store_sink_t *s, ak_err_t *err);
 /* Forgets what is staged (a restart found it published already). */
