@@ -174,7 +174,10 @@ static const ak_option_t compute_opts[] = {
     {"schedule", AK_OPT_CRON, NULL, "When the product runs (cron, UTC). Absent: only when started by hand."},
     {"resources", AK_OPT_MAP, NULL, "Resources a run may use (see `compute.resources`)."},
     {"timeout", AK_OPT_DURATION, "3600", "Longest a run may take; bare numbers are seconds."},
-    {"retries", AK_OPT_INT, "0", "How many times a failed run is retried, with backoff.", 0, NULL, 0, 100},
+    {"retries", AK_OPT_INT, "3",
+     "How many times in a row a transient source or sink error (a lost connection, a locked store) is retried, "
+     "with backoff (1 s, 2 s, 4 s, ... up to 30 s) inside `timeout`, before the run fails.",
+     0, NULL, 0, 100},
     {"checkpoint_interval", AK_OPT_DURATION, "10",
      "How often a continuous run makes its state durable (and always when it stops); bare numbers are seconds. "
      "A restart replays the input logs from the last checkpoint."},

@@ -10,26 +10,41 @@
 #include <string.h>
 #include <unistd.h>
 
-static atomic_ulong n_writes, n_syncs;
+static atomic_ulong n_writes, n_syncs, n_reads;
 
-static unsigned long env_n(const char *name)
-{
-    const char *s = getenv(name);
-    return s && *s ? strtoul(s, NULL, 10) : 0;
-}
-
+/* NAME=N fails the Nth call; NAME=N:K the K calls from the Nth on. */
 static int inject(atomic_ulong *counter, const char *env)
 {
-    unsigned long at = env_n(env);
+    const char *s = getenv(env);
+    if (!s || !*s)
+        return 0;
+    char *end;
+    unsigned long at = strtoul(s, &end, 10), k = *end == ':' ? strtoul(end + 1, NULL, 10) : 1;
     if (!at)
         return 0;
-    return atomic_fetch_add(counter, 1) + 1 == at;
+    unsigned long n = atomic_fetch_add(counter, 1) + 1;
+    return n >= at && n - at < (k ? k : 1);
 }
 
 void ak_io_fault_reset(void)
 {
     atomic_store(&n_writes, 0);
     atomic_store(&n_syncs, 0);
+    atomic_store(&n_reads, 0);
+}
+
+ssize_t ak_io_pread(int fd, void *p, size_t n, uint64_t off)
+{
+    if (inject(&n_reads, "AKILI_FAIL_READ")) {
+        errno = EIO;
+        return -1;
+    }
+    for (;;) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r;
+    }
 }
 
 int ak_io_write_all(int fd, const void *p, size_t n)

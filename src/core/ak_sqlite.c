@@ -4,6 +4,7 @@
 #include "ak_alloc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int ak_db_fail(sqlite3 *db, ak_err_t *err, const char *what)
@@ -25,7 +26,10 @@ int ak_db_open(const char *path, sqlite3 **out, ak_err_t *err)
         sqlite3_close(db);
         return -1;
     }
-    sqlite3_busy_timeout(db, 10000);
+    /* a writer waits this long for another's lock before the error (which
+     * the run retries with backoff); AKILI_SQLITE_BUSY_MS shortens it in tests */
+    const char *busy = getenv("AKILI_SQLITE_BUSY_MS");
+    sqlite3_busy_timeout(db, busy && *busy ? atoi(busy) : 10000);
     if (ak_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err)) {
         ak_err_prefix(err, "opening %s", path);
         sqlite3_close(db);

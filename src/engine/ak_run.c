@@ -97,6 +97,41 @@ typedef struct run {
 #define QUALITY_EVERY_US (60 * AK_US_PER_SEC)   /* unchanged quality results are recorded this often */
 #define CLOCK_EVERY_US AK_US_PER_SEC            /* clock-dependent results are refreshed this often */
 
+static void sleep_us(int64_t us);
+
+/* A transient failure (a lost connection, a locked store: err->retriable)
+ * is retried with backoff, 1 s doubling up to 30 s, at most
+ * compute.retries times in a row and never past the run's deadline.
+ * Returns true when the caller should try again (err is cleared); false
+ * leaves err saying why the run gives up. */
+static bool retry(run_t *r, int *attempt, const char *what, ak_err_t *err)
+{
+    int64_t retries = r->rt.m->compute.retries;
+    if (!err->retriable || stop_flag)
+        return false;
+    if (*attempt >= retries) {
+        err->retriable = false;
+        ak_err_prefix(err, "%s failed %d time%s in a row (compute.retries is %" PRId64 ")", what, *attempt + 1,
+                      *attempt ? "s" : "", retries);
+        return false;
+    }
+    int64_t wait = AK_US_PER_SEC << (*attempt < 5 ? *attempt : 5);
+    if (wait > 30 * AK_US_PER_SEC)
+        wait = 30 * AK_US_PER_SEC;
+    if (r->deadline && ak_mono_us() + wait > r->deadline) {
+        err->retriable = false;
+        return ak_err_prefix(err, "%s failed and compute.timeout leaves no time to retry", what), false;
+    }
+    (*attempt)++;
+    ak_log_warn(r->tag, "%s failed (%s); retry %d of %" PRId64 " in %.0f s", what, err->msg, *attempt, retries,
+                (double)wait / 1e6);
+    sleep_us(wait);
+    if (stop_flag)
+        return false;
+    ak_err_clear(err);
+    return true;
+}
+
 static int on_dead(void *ctx, const char *position, const char *reason, const char *raw, size_t n, ak_err_t *err)
 {
     run_t *r = ctx;
@@ -382,13 +417,31 @@ static int64_t ingest(run_t *r, ak_err_t *err)
         r->cur_input = in->def->name;
         int64_t got = 0;
         size_t dead_before = r->ndead;
+        int attempt = 0;
         for (;;) {
             ak_batch_clear(&b);
             ak_poll_rc_t pr = in->ops->poll(in->src, &b, per_call, r->o->once, on_dead, r, err);
+            /* what a failed poll handed out is kept: the source's position covers it */
             if (pr == AK_POLL_ERROR) {
+                ak_err_t e = *err;
+                if (b.n && (ak_inlog_append(in->log, &b, err) || ak_table_apply(in->table, &b, err))) {
+                    ak_batch_free(&b);
+                    return -1;
+                }
+                got += (int64_t)b.n;
+                r->unstepped += (int64_t)b.n;
+                *err = e;
+                bool transient = err->retriable;
+                char what[300];
+                snprintf(what, sizeof what, "reading input `%s`", in->def->name);
+                if (retry(r, &attempt, what, err))
+                    continue;
+                if (stop_flag)
+                    break; /* stopping: what was read commits as usual */
                 ak_batch_free(&b);
-                return ak_err_prefix(err, "input `%s`", in->def->name);
+                return transient ? -1 : ak_err_prefix(err, "input `%s`", in->def->name);
             }
+            attempt = 0;
             if (b.n && (ak_inlog_append(in->log, &b, err) || ak_table_apply(in->table, &b, err))) {
                 ak_batch_free(&b);
                 return -1;
@@ -487,9 +540,16 @@ static int commit(run_t *r, ak_err_t *err)
             ak_free(in->position);
             in->position = in->pending;
             in->pending = NULL;
-            /* the checkpoint is durable: the source may now forget */
-            if (in->ops->commit(in->src, in->position, err))
-                return -1;
+            /* the checkpoint is durable: the source may now forget.  A
+             * transient failure to say so is only late: the next
+             * acknowledgement covers this position too */
+            if (in->ops->commit(in->src, in->position, err)) {
+                if (!err->retriable)
+                    return -1;
+                ak_log_warn(r->tag, "input `%s`: acknowledging the source failed (%s); the next commit covers it",
+                            in->def->name, err->msg);
+                ak_err_clear(err);
+            }
         }
     }
     return 0;
@@ -638,8 +698,10 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
         bool moved = !r->published_inputs || strcmp(r->published_inputs, inputs) != 0;
         if (ak_store_sink_pending(r->df.sink) || moved) {
             char *logs = ak__state_logs_text(r->lens, rt->nin);
-            int prc = logs ? ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, inputs, logs, &rep, err)
-                           : ak_err_nomem(err);
+            int prc = logs ? 0 : ak_err_nomem(err), attempt = 0;
+            while (logs && (prc = ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, inputs, logs, &rep, err)) &&
+                   retry(r, &attempt, "publishing to the serving store", err))
+                ;
             ak_free(logs);
             if (prc)
                 goto done;
@@ -776,8 +838,10 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
             if (!changed && !first)
                 r.batch_t0 = ak_mono_us();
             int64_t tc = ak_mono_us();
-            if (commit(&r, err))
-                goto out;
+            int attempt = 0;
+            while (commit(&r, err))
+                if (!retry(&r, &attempt, "committing positions to the catalog", err))
+                    goto out;
             r.commit_us = ak_mono_us() - tc;
             if (evaluate(&r, last, err))
                 goto out;

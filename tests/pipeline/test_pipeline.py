@@ -840,6 +840,80 @@ def faults_fail_cleanly_and_the_next_run_recovers():
 
 
 @test
+def transient_errors_retry_with_backoff():
+    """Source reads that fail for a while (AKILI_FAIL_READ=N:K) and a serving
+    store locked by another process are retried with backoff and the run
+    succeeds; an outage longer than compute.retries fails the run loudly, and
+    the next run ends with the published table equal to the oracle."""
+    import sqlite3
+    import threading
+    e = Env("retries")
+    src = os.path.join(e.dir, "src")
+    try:
+        gen(src, 9000, 400, 37, ["--null-user-fraction", "0"])
+        with open(os.path.join(src, "clickstream.ndjson")) as f:
+            lines = f.readlines()
+        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
+        click = os.path.join(e.data, "clickstream.ndjson")
+        man = os.path.join(e.dir, "manifests")
+        shutil.copytree(EXAMPLE, man)
+        with open(os.path.join(man, "compute.yaml"), encoding="utf-8") as f:
+            text = f.read()
+        with open(os.path.join(man, "compute.yaml"), "w", encoding="utf-8") as f:
+            f.write(text.replace("retries: 3", "retries: 2"))
+        e.setup(manifests=man)
+        third = len(lines) // 3
+
+        def want():
+            rows = oracle_rows([click], [os.path.join(e.data, "user_profiles.ndjson")], e.dir)
+            check(len(rows) > 100, f"only {len(rows)} sessions")
+            return rows
+
+        def append(part, mode="a"):
+            with open(click, mode, encoding="utf-8") as f:
+                f.writelines(part)
+            return {"AKILI_NOW": plus_minutes(last_event_time(click), 5)}  # the checks' clock: fresh
+
+        # 1. two reads in a row fail: retried after 1 s and 2 s, nothing lost
+        now = append(lines[:third], "w")
+        p = run_once(e, env=dict(now, AKILI_FAIL_READ="2:2"))
+        check("retry 1 of 2 in 1 s" in p.stderr and "retry 2 of 2 in 2 s" in p.stderr,
+              f"backoff logged:\n{p.stderr[-1500:]}")
+        same_rows(e.rows(env=now), want(), "after a transient read outage")
+        # 2. an outage longer than the retries fails loudly
+        now = append(lines[third:2 * third])
+        p = run_once(e, ok=False, env=dict(now, AKILI_FAIL_READ="1:50"))
+        check(p.returncode == 1 and "reading input" in p.stderr and "failed 3 times in a row (compute.retries is 2)"
+              in p.stderr, f"gave up loudly:\n{p.stderr[-1500:]}")
+        check("failed" in "\n".join(runs(e)), "recorded as failed")
+        # 3. the serving store is locked by another writer for ~2.5 s
+        now = append(lines[2 * third:])
+        db = os.path.join(e.home, "serving", "analytics.db")
+        locked, release = threading.Event(), threading.Event()
+
+        def hold():
+            c = sqlite3.connect(db, timeout=30, isolation_level=None)
+            c.execute("BEGIN EXCLUSIVE")
+            locked.set()
+            release.wait(2.5)
+            c.execute("ROLLBACK")
+            c.close()
+        t = threading.Thread(target=hold)
+        t.start()
+        locked.wait(30)
+        try:
+            p = run_once(e, env=dict(now, AKILI_SQLITE_BUSY_MS="100"))
+        finally:
+            release.set()
+            t.join()
+        check("publishing to the serving store failed" in p.stderr and "retry 1 of 2" in p.stderr,
+              f"publish retried:\n{p.stderr[-1500:]}")
+        same_rows(e.rows(env=now), want(), "after a locked store")
+    finally:
+        e.close()
+
+
+@test
 def timeout_fails_loudly_and_loses_nothing():
     """A --once run longer than compute.timeout fails loudly; what it read is
     committed, and a later run ends with the result equal to the oracle."""

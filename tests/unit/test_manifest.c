@@ -511,7 +511,7 @@ AK_TEST(single_file_product)
     AK_CHECK(m->quality.n_checks == 0 && m->serving.n_modes == 0);
     /* compute defaults */
     AK_CHECK_EQ_INT(m->compute.timeout_s, 3600);
-    AK_CHECK_EQ_INT(m->compute.retries, 0);
+    AK_CHECK_EQ_INT(m->compute.retries, 3);
     AK_CHECK(m->compute.engine == NULL && m->compute.schedule == NULL && m->compute.cpu == NULL);
     ak_schema_t os = {0, NULL};
     AK_CHECK_EQ_INT(ak_manifest_output_schema(m, &os, &err), 0);

@@ -302,6 +302,19 @@ done:
     return rc;
 }
 
+/* After a failed publish of changes: the table rolled back, but the rowid
+ * map may be half updated; it is read again from the table so that a retry
+ * (the staged changes are kept) starts from the truth.  Returns -1. */
+static int remap(ak_store_sink_t *s, ak_err_t *err)
+{
+    ak_err_t e2;
+    if (ak_store_sink_adopt(s, &e2) == 0)
+        return -1;
+    if (err)
+        err->retriable = false;
+    return ak_err_prefix(err, "serving table `%s` cannot be read again after a failed publish (%s)", s->name, e2.msg);
+}
+
 int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
                           const char *logs, ak_store_sink_report_t *rep, ak_err_t *err)
 {
@@ -313,21 +326,16 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
     int64_t rows_before = s->rows;
     int rc = full ? publish_full(s, tx, rep, err) : publish_changes(s, tx, rep, err);
     ak_arena_reset(&s->scratch);
+    if (rc == 0 && (rc = ak_store_tx_mark(tx, s->commit + 1, logs, err)) == 0) {
+        ak_io_crash_point("sink-commit");
+        rc = ak_store_tx_commit(tx, version, run_id, s->rows, inputs, err);
+    } else {
+        ak_store_tx_abort(tx);
+    }
     if (rc) {
-        ak_store_tx_abort(tx);
-        /* the map may be half updated: the next publish rebuilds nothing
-         * from it safely, so the run must stop here */
         s->rows = rows_before;
-        return -1;
+        return full ? -1 : remap(s, err);
     }
-    if (ak_store_tx_mark(tx, s->commit + 1, logs, err)) {
-        ak_store_tx_abort(tx);
-        s->rows = rows_before;
-        return -1;
-    }
-    ak_io_crash_point("sink-commit");
-    if (ak_store_tx_commit(tx, version, run_id, s->rows, inputs, err))
-        return -1;
     ak_io_crash_point("sink-committed");
     s->commit++;
     s->published = true;

@@ -16,6 +16,7 @@
 #include "ak_alloc.h"
 #include "ak_cfg.h"
 #include "ak_csv.h"
+#include "ak_io.h"
 #include "ak_json_decode.h"
 #include "ak_log.h"
 #include "ak_time.h"
@@ -219,15 +220,7 @@ static void close_file(file_src_t *s)
     s->tail_since = 0;
 }
 
-static ssize_t read_at(int fd, char *p, size_t n, uint64_t off)
-{
-    for (;;) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        return r;
-    }
-}
+static ssize_t read_at(int fd, char *p, size_t n, uint64_t off) { return ak_io_pread(fd, p, n, off); }
 
 /* Opens the current file at s->offset, reading a CSV header if needed. */
 static int open_file(file_src_t *s, ak_err_t *err)
@@ -258,8 +251,11 @@ static int open_file(file_src_t *s, ak_err_t *err)
     /* the header is the first record of the file */
     char hdr[65536];
     ssize_t r = read_at(s->fd, hdr, sizeof hdr, 0);
-    if (r < 0)
-        return ak_errf(err, AK_E_IO, "cannot read %s: %s", path, strerror(errno));
+    if (r < 0) {
+        ak_errf(err, AK_E_IO, "cannot read %s: %s", path, strerror(errno));
+        err->retriable = true;
+        return -1;
+    }
     size_t len = ak_csv_record_len(hdr, (size_t)r, (size_t)r < sizeof hdr);
     if (r == 0)
         return 0; /* empty file: the header comes later */
