@@ -30,6 +30,7 @@ static const struct {
     {"query", ak_cmd_query, "run SQL over published tables"},
     {"explain", ak_cmd_explain, "show how a product's transform runs"},
     {"deadletter", ak_cmd_deadletter, "records that could not be read (list, replay)"},
+    {"state", ak_cmd_state, "what a product's runs keep in memory and checkpoint (inspect)"},
 };
 
 static void usage(FILE *f)

@@ -64,6 +64,11 @@ int ak_engine_explain(ak_catalog_t *cat, const char *product, ak_buf_t *out, ak_
  * every input from the start).  Published tables stay until that run. */
 int ak_engine_reset(ak_catalog_t *cat, const char *product, ak_err_t *err);
 
+/* The state report written with the product's last checkpoint (JSON:
+ * checkpoint number, time, size on disk, and per holder its bytes, keys
+ * and oldest key) into out; 1 when there is no checkpoint yet. */
+int ak_engine_state_report(ak_catalog_t *cat, const char *product, ak_buf_t *out, ak_err_t *err);
+
 /* The clock for CURRENT_TIMESTAMP (AKILI_NOW or the wall clock). */
 int ak_engine_now(int64_t *now_us, ak_err_t *err);
 

@@ -9,9 +9,11 @@
 #include "ak_quality.h"
 #include "ak_time.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 int ak__mkdir_p(const char *path, ak_err_t *err);
 
@@ -615,6 +617,32 @@ int ak_engine_reset(ak_catalog_t *cat, const char *product, ak_err_t *err)
     snprintf(cdir, sizeof cdir, "%s/checkpoints", dir);
     if (rc == 0)
         rc = ak_ckpt_remove(cdir, err);
+    snprintf(cdir, sizeof cdir, "%s/state.json", dir);
+    if (rc == 0 && unlink(cdir) != 0 && errno != ENOENT)
+        rc = ak_errf(err, AK_E_IO, "cannot remove %s: %s", cdir, strerror(errno));
     ak_manifest_free(m);
     return rc;
+}
+
+int ak_engine_state_report(ak_catalog_t *cat, const char *product, ak_buf_t *out, ak_err_t *err)
+{
+    ak_product_rec_t prod;
+    if (ak_cat_product_get(cat, product, &prod, err))
+        return -1;
+    ak_cat_product_free(&prod);
+    char dir[4096], path[4200];
+    ak__product_dir(cat, product, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? 1 : ak_errf(err, AK_E_IO, "cannot open %s: %s", path, strerror(errno));
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ak_buf_put(out, chunk, n);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return ak_errf(err, AK_E_IO, "cannot read %s", path);
+    return out->oom ? ak_err_nomem(err) : 0;
 }

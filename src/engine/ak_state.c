@@ -2,6 +2,7 @@
 #include "ak_state.h"
 
 #include "ak_alloc.h"
+#include "ak_io.h"
 #include "ak_log.h"
 #include "ak_ser.h"
 #include "ak_time.h"
@@ -282,6 +283,57 @@ done:
     return rc;
 }
 
+/* products/<name>/state.json: what `akili state inspect` shows, rewritten
+ * after every checkpoint (a reader never sees a half-written one). */
+static int write_report(ak_pstate_t *ps, const ak_ckpt_stats_t *st, ak_err_t *err)
+{
+    ak_product_rt_t *rt = ps->rt;
+    ak_dataflow_t *df = ps->df;
+    ak_buf_t b = AK_BUF_INIT, t = AK_BUF_INIT;
+    ak_buf_puts(&b, "{\"product\":");
+    ak_buf_put_json_str(&b, rt->prod.name, strlen(rt->prod.name));
+    ak_buf_puts(&b, ",\"version\":");
+    ak_buf_put_json_str(&b, rt->version, strlen(rt->version));
+    ak_buf_printf(&b,
+                  ",\"checkpoint\":%" PRIu64 ",\"taken_us\":%" PRId64 ",\"disk_bytes\":%" PRIu64
+                  ",\"segments\":%d,\"holders\":[",
+                  st->seq, ak_wall_us(), st->total_bytes, st->segments);
+    for (size_t i = 0; i < rt->nin; i++) {
+        ak_table_t *tb = rt->in[i].table;
+        ak_buf_clear(&t);
+        ak_buf_printf(&t, "input %s", rt->in[i].def->name);
+        ak_buf_printf(&b, "%s{\"name\":", i ? ",\n" : "\n");
+        ak_buf_put_json_str(&b, t.data ? t.data : "", t.len);
+        ak_buf_printf(&b, ",\"kind\":\"table\",\"bytes\":%zu,\"keys\":%zu,\"what\":\"the input's current rows\"",
+                      ak_table_bytes(tb), ak_table_rows(tb));
+        ak_buf_clear(&t);
+        if (ak_table_oldest(tb, &t)) {
+            ak_buf_puts(&b, ",\"oldest\":");
+            ak_buf_put_json_str(&b, t.data, t.len);
+        }
+        ak_buf_putc(&b, '}');
+    }
+    ak_flow_inspect(df->flow, &b);
+    ak_buf_printf(&b, ",\n{\"name\":\"quality checks\",\"kind\":\"gate\",\"bytes\":%zu,\"keys\":0,"
+                      "\"what\":\"the checks' own operators\"}",
+                  ak_gate_state_bytes(df->gate));
+    ak_buf_printf(&b, ",\n{\"name\":\"serving sink\",\"kind\":\"sink\",\"bytes\":%zu,\"keys\":%" PRId64
+                      ",\"what\":\"published rows by content, and %" PRId64 " held changes\"}",
+                  ak_store_sink_bytes(df->sink), ak_store_sink_rows(df->sink), ak_store_sink_staged(df->sink));
+    ak_buf_puts(&b, "]}\n");
+    ak_buf_free(&t);
+    if (b.oom) {
+        ak_buf_free(&b);
+        return ak_err_nomem(err);
+    }
+    char dir[4096], path[4200];
+    ak__product_dir(rt->cat, rt->prod.name, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    int rc = ak_io_write_file_atomic(path, b.data, b.len, err);
+    ak_buf_free(&b);
+    return rc;
+}
+
 int ak__state_checkpoint(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t *st, ak_err_t *err)
 {
     ak_product_rt_t *rt = ps->rt;
@@ -315,5 +367,9 @@ int ak__state_checkpoint(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t 
     }
     saved_all(ps); /* durable: the holders forget what they wrote */
     ps->force_full = false;
+    /* the report is for people: failing to write it does not fail the run */
+    ak_err_t e2;
+    if (write_report(ps, st, &e2))
+        ak_log_warn(ps->tag, "cannot write the state report: %s", e2.msg);
     return 0;
 }

@@ -519,6 +519,29 @@ void ak_flow_report(const ak_flow_t *f, ak_buf_t *out)
     ak_buf_printf(out, "strings interned: %.1f MB\n", (double)ak_intern_bytes(&f->strs) / 1048576.0);
 }
 
+void ak_flow_inspect(const ak_flow_t *f, ak_buf_t *json)
+{
+    ak_buf_t t = AK_BUF_INIT;
+    for (size_t k = 0; k < f->g.nops; k++) {
+        const ak_op_t *op = f->g.ops[k];
+        ak_buf_printf(json, ",\n{\"name\":\"#%d %s\",\"kind\":\"%s\",\"bytes\":%zu,\"keys\":%zu,\"what\":", op->id,
+                      op->vt->kind, op->vt->kind, op->vt->bytes(op), op->vt->keys ? op->vt->keys(op) : 0);
+        ak_buf_clear(&t);
+        op->vt->describe(op, &t);
+        ak_buf_put_json_str(json, t.data ? t.data : "", t.len);
+        ak_buf_clear(&t);
+        if (op->vt->oldest && op->vt->oldest(op, &t)) {
+            ak_buf_puts(json, ",\"oldest\":");
+            ak_buf_put_json_str(json, t.data ? t.data : "", t.len);
+        }
+        ak_buf_putc(json, '}');
+    }
+    ak_buf_printf(json, ",\n{\"name\":\"strings\",\"kind\":\"strings\",\"bytes\":%zu,\"keys\":0,"
+                        "\"what\":\"text values shared by the operators\"}",
+                  ak_intern_bytes(&f->strs));
+    ak_buf_free(&t);
+}
+
 size_t ak_flow_keys(const ak_flow_t *f)
 {
     /* the partitions of the first keyed operator: users, for sessions */

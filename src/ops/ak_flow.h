@@ -91,6 +91,10 @@ void ak_flow_explain(const ak_flow_t *f, ak_buf_t *out);
 void ak_flow_report(const ak_flow_t *f, ak_buf_t *out);
 /* Keys the state is held for: the partitions (or groups) of the first
  * keyed operator (users, for the session window); 0 if none. */
+/* Appends, for each operator and the string pool, ",\n{...}": a JSON object
+ * with its name, kind, bytes, keys, description and oldest key (state
+ * inspect). */
+void ak_flow_inspect(const ak_flow_t *f, ak_buf_t *json);
 size_t ak_flow_keys(const ak_flow_t *f);
 /* Checkpoints.  A flow's state takes ak_flow_sections() consecutive
  * sections from `base`: its own (the clock, the previous result of a

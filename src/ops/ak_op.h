@@ -57,6 +57,9 @@ typedef struct ak_op_vt {
     int (*save)(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_t *err);
     void (*saved)(ak_op_t *op);
     int (*load)(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, const void *val, size_t vn);
+    /* Optional: describes the key whose newest row is the oldest (the
+     * state that has waited longest for a change); false when none. */
+    bool (*oldest)(const ak_op_t *op, ak_buf_t *out);
 } ak_op_vt_t;
 
 struct ak_op {

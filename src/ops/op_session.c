@@ -746,9 +746,45 @@ static int session_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, 
     return 0;
 }
 
+/* The partition whose newest row (by the ORDER BY, NULLs aside) is the
+ * oldest: the user idle longest. */
+static bool session_oldest(const ak_op_t *op, ak_buf_t *out)
+{
+    const sess_t *s = (const sess_t *)op;
+    if (s->nord == 0)
+        return false;
+    const ak_val_t *best = NULL;
+    uint32_t bg = 0;
+    for (uint32_t g = 0; g < s->nparts; g++) {
+        const part_t *p = &s->parts[g];
+        const ak_val_t *newest = NULL;
+        for (uint32_t j = 0; j < p->n && !newest; j++) {
+            const ak_val_t *x = E_X(s, ENT(s, p, s->desc[0] ? j : p->n - 1 - j));
+            if (x[s->ord_col[0]].type != AK_NULL)
+                newest = &x[s->ord_col[0]];
+        }
+        if (newest && (!best || ak_val_cmp(newest, best) < 0)) {
+            best = newest;
+            bg = g;
+        }
+    }
+    if (!best)
+        return false;
+    char *const *in = op->in[0]->names;
+    const ak_val_t *key = s->pkeys + (size_t)bg * (size_t)s->npart;
+    for (int i = 0; i < s->npart; i++) {
+        ak_buf_printf(out, "%s%s=", i ? ", " : "", in[s->part_child[i]]);
+        ak_val_to_text(&key[i], out);
+    }
+    ak_buf_printf(out, " (newest %s ", in[s->pack.cols[s->ord_col[0]]]);
+    ak_val_to_text(best, out);
+    ak_buf_putc(out, ')');
+    return true;
+}
+
 static const ak_op_vt_t session_vt = {"session",    session_step, session_destroy, session_bytes, session_describe,
                                       session_can_list, session_list, session_keys, session_save, session_saved,
-                                      session_load};
+                                      session_load, session_oldest};
 
 static int lag_arg_col(const ak_plan_t *w1)
 {

@@ -712,3 +712,30 @@ int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, si
     t->nlive++;
     return group_add(t, r, err);
 }
+
+bool ak_table_oldest(const ak_table_t *t, ak_buf_t *out)
+{
+    if (t->cursor < 0)
+        return false;
+    const ak_val_t *best = NULL;
+    size_t bi = 0;
+    for (size_t i = 0; i < t->rows->nrows; i++) {
+        const ak_val_t *v = &ak_rel_row(t->rows, i)[t->cursor];
+        if (t->alive[i] && v->type != AK_NULL && (!best || ak_val_cmp(v, best) < 0)) {
+            best = v;
+            bi = i;
+        }
+    }
+    if (!best)
+        return false;
+    const ak_val_t *row = ak_rel_row(t->rows, bi);
+    for (int k = 0; k < t->nkey; k++) {
+        ak_buf_printf(out, "%s%s=", k ? ", " : "", t->names[t->key[k]]);
+        ak_val_to_text(&row[t->key[k]], out);
+    }
+    ak_buf_printf(out, "%s%s ", t->nkey ? " (" : "", t->names[t->cursor]);
+    ak_val_to_text(best, out);
+    if (t->nkey)
+        ak_buf_putc(out, ')');
+    return true;
+}

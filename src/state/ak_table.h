@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ak_buf.h"
 #include "ak_error.h"
 #include "ak_record.h"
 #include "ak_ser.h"
@@ -72,6 +73,10 @@ const ak_rel_t *ak_table_rows_rel(const ak_table_t *t);
 int ak_table_save(ak_table_t *t, bool full, const ak_state_out_t *out, ak_err_t *err);
 void ak_table_saved(ak_table_t *t);
 int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
+
+/* Describes the live row with the oldest cursor value (its key, if any);
+ * false without a cursor column or rows. */
+bool ak_table_oldest(const ak_table_t *t, ak_buf_t *out);
 
 /* The kept columns (names and types, in schema order). */
 int ak_table_ncols(const ak_table_t *t);

@@ -517,7 +517,7 @@ def help_everywhere_and_exit_codes():
         groups = {"connection": ["create", "test", "list", "show", "delete"],
                   "product": ["create", "deploy", "list", "show"],
                   "run": ["start", "list", "reset"], "governance": ["quality", "sla"],
-                  "deadletter": ["list"]}
+                  "deadletter": ["list", "replay"], "state": ["inspect"]}
         check("usage" in e.ak("--help").stdout, "akili --help")
         for g, subs in groups.items():
             check("subcommands" in e.ak(g, "--help").stdout, f"akili {g} --help")
@@ -534,6 +534,8 @@ def help_everywhere_and_exit_codes():
         e.ak("query", "--format", "xml", "SELECT 1", code=2)
         e.ak("run", "list", "nope", code=1)
         e.ak("product", "show", "nope", code=1)
+        e.ak("state", "inspect", "nope", code=1)
+        e.ak("state", "inspect", code=2)
         p = e.ak("query", "SELECT * FROM analytics.nothing", code=1)
         check("not found" in p.stderr or "no table" in p.stderr, p.stderr)
         p = e.ak("query", "SELEC 1", code=1)
@@ -909,6 +911,47 @@ def transient_errors_retry_with_backoff():
         check("publishing to the serving store failed" in p.stderr and "retry 1 of 2" in p.stderr,
               f"publish retried:\n{p.stderr[-1500:]}")
         same_rows(e.rows(env=now), want(), "after a locked store")
+    finally:
+        e.close()
+
+
+@test
+def state_inspect_shows_holders_and_oldest_key():
+    """`state inspect` reports, as of the last checkpoint, every holder of
+    state with its size and keys, and the oldest key: for the session
+    operator, the user whose newest event is the oldest (computed here from
+    the data)."""
+    e = Env("inspect")
+    try:
+        gen(e.data, 15000, 300, 41)
+        e.setup()
+        out = e.ak("state", "inspect", "user_sessions").stdout
+        check("no state yet" in out, out)
+        run_once(e, ok=False)
+        newest = {}
+        with open(os.path.join(e.data, "clickstream.ndjson"), encoding="utf-8") as f:
+            for line in f:
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                u, t = ev.get("user_id"), ev.get("event_time")
+                if u is not None and isinstance(t, str) and t > newest.get(u, ""):
+                    newest[u] = t
+        idle = min(newest.values())
+        rep = json.loads(e.ak("state", "inspect", "user_sessions", "--format", "json").stdout)
+        holders = {h["name"]: h for h in rep["holders"]}
+        check(rep["checkpoint"] >= 1 and rep["disk_bytes"] > 0, f"checkpoint figures: {rep}")
+        sess = holders.get("#1 session")
+        # (events without a user form one more partition)
+        check(sess and sess["keys"] in (len(newest), len(newest) + 1),
+              f"session keys: {sess and sess['keys']} for {len(newest)} users")
+        who = [u for u, t in newest.items() if t == idle]
+        check(any(sess["oldest"].startswith(f"user_id={u} ") for u in who) and idle[:19] in sess["oldest"],
+              f"oldest key {sess['oldest']!r}, expected one of {who} at {idle}")
+        check(holders["input clickstream"]["keys"] > 14000 and holders["serving sink"]["bytes"] > 0, str(holders))
+        table = e.ak("state", "inspect", "user_sessions").stdout
+        check("OLDEST KEY" in table and "#1 session" in table and sess["oldest"] in table, table)
     finally:
         e.close()
 
