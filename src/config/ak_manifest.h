@@ -125,6 +125,7 @@ typedef struct ak_output {
     bool has_retention;
     int64_t retention_days;
     ak_retention_policy_t retention_policy;
+    char *retention_column;  /* the column whose age counts (NULL: derived) */
     char **primary_key;
     size_t n_primary_key;
     char *warehouse;         /* NULL if absent */

@@ -116,6 +116,11 @@ static const ak_option_t retention_opts[] = {
     {"days", AK_OPT_INT, NULL, "Age in days after which data is removed.", AK_OPT_REQUIRED, NULL, 1, 36500},
     {"policy", AK_OPT_ENUM, "delete", "What happens to expired data: `delete` it or `archive` it.", 0,
      "delete|archive"},
+    {"column", AK_OPT_STRING, NULL,
+     "The date or timestamp output column whose age counts. Default: the column a `<column>_date` partition key "
+     "names, else the first timestamp column. Age is measured from the newest event time consumed (the stream "
+     "inputs' `cursor_field`), so replaying history keeps what a live run would.",
+     AK_OPT_NONEMPTY},
 };
 
 static const ak_option_t out_column_opts[] = {
@@ -714,7 +719,7 @@ int ak__load_output(ak__mctx_t *c, const ak_cfg_node_t *v)
     if (!ak_cfg_is_null(ret)) {
         ak_optset_t r = AK_OPTSET(retention_opts, ret, "output retention");
         if (ak_optset_validate(&r, c->err) || ak_opt_int(&r, "days", &o->retention_days, c->err) ||
-            ak_opt_enum(&r, "policy", &e, c->err))
+            ak_opt_enum(&r, "policy", &e, c->err) || opt_str(c, &r, "column", &o->retention_column))
             return -1;
         o->retention_policy = (ak_retention_policy_t)e;
         o->has_retention = true;

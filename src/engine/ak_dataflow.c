@@ -44,6 +44,71 @@ static int scan_this(void *ctx, const ak_sql_pred_t *preds, int npreds, ak_rel_t
     return ak_store_sink_snapshot(df->sink, out, err);
 }
 
+static int temporal_col(const ak_dataflow_t *df, const char *name, size_t n)
+{
+    int nc = ak_flow_ncols(df->flow);
+    for (int c = 0; c < nc; c++)
+        if (strlen(ak_flow_names(df->flow)[c]) == n && strncasecmp(ak_flow_names(df->flow)[c], name, n) == 0)
+            return ak_type_is_temporal(ak_flow_types(df->flow)[c]) ? c : -2;
+    return -1;
+}
+
+/* output.retention: which column's age counts, and from which event time. */
+static int setup_retention(ak_dataflow_t *df, ak_err_t *err)
+{
+    const ak_product_rt_t *rt = df->rt;
+    const ak_output_t *o = &rt->m->output;
+    if (!o->has_retention)
+        return 0;
+    if (o->retention_policy != AK_RETENTION_DELETE) {
+        df->retain_off = "`policy: archive` keeps every row in the serving store (archiving is done by the lake)";
+        return 0;
+    }
+    int col = -1;
+    if (o->retention_column) {
+        col = temporal_col(df, o->retention_column, strlen(o->retention_column));
+        if (col < 0)
+            return ak_errf(err, AK_E_CONFIG, "output.retention.column `%s` is %s of the result", o->retention_column,
+                           col == -1 ? "not a column" : "not a date or timestamp column");
+    }
+    /* a `<column>_date` (_day, _hour, ...) partition names it; else the first timestamp */
+    static const char *const sfx[] = {"_date", "_day", "_hour", "_month", "_year"};
+    for (size_t k = 0; col < 0 && k < o->n_partition_key; k++) {
+        const char *p = o->partition_key[k].name;
+        size_t n = strlen(p);
+        for (size_t j = 0; j < 5 && col < 0; j++) {
+            size_t sn = strlen(sfx[j]);
+            if (n > sn && strcasecmp(p + n - sn, sfx[j]) == 0 && (col = temporal_col(df, p, n - sn)) < 0)
+                col = -1;
+        }
+    }
+    for (int c = 0; col < 0 && c < ak_flow_ncols(df->flow); c++)
+        if (ak_flow_types(df->flow)[c] == AK_TIMESTAMP)
+            col = c;
+    for (int c = 0; col < 0 && c < ak_flow_ncols(df->flow); c++)
+        if (ak_flow_types(df->flow)[c] == AK_DATE)
+            col = c;
+    if (col < 0) {
+        df->retain_off = "the result has no date or timestamp column to measure age by";
+        return 0;
+    }
+    if (!(df->wm_input = ak_calloc(rt->nin + 1, sizeof *df->wm_input)))
+        return ak_err_nomem(err);
+    bool from_output = true;
+    for (size_t i = 0; i < rt->nin; i++) {
+        const ak_input_t *d = rt->in[i].def;
+        if (d->strategy == AK_STRATEGY_INCREMENTAL || !d->cursor_field)
+            continue;
+        for (int c = 0; c < d->schema.n; c++)
+            if (strcasecmp(d->schema.cols[c].name, d->cursor_field) == 0 && ak_type_is_temporal(d->schema.cols[c].type))
+                df->wm_input[i] = true;
+        from_output &= !df->wm_input[i];
+    }
+    df->retain_col = col;
+    return ak_retain_new(ak_flow_ncols(df->flow), col, o->retention_days * 86400 * INT64_C(1000000), from_output,
+                         &df->retain, err);
+}
+
 int ak__dataflow_new(ak_product_rt_t *rt, ak_dataflow_t *df, ak_err_t *err)
 {
     memset(df, 0, sizeof *df);
@@ -91,6 +156,8 @@ int ak__dataflow_new(ak_product_rt_t *rt, ak_dataflow_t *df, ak_err_t *err)
         df->key_declared = true;
     else
         df->nkey = ak_flow_key(df->flow, df->key);
+    if (setup_retention(df, err))
+        return -1;
     ak_sql_table_t this_t = {nc, on, ak_flow_types(df->flow), NULL, scan_this, df};
     if (ak_gate_new(m, df->fin, rt->nin, &this_t, rt->tables ? ak_tables_resolve : NULL, rt->tables, &df->gate, err))
         return -1;
@@ -125,6 +192,8 @@ void ak__dataflow_free(ak_dataflow_t *df)
             if (df->rt->in[i].table)
                 ak_table_set_listener(df->rt->in[i].table, NULL, NULL);
     ak_store_sink_free(df->sink);
+    ak_retain_free(df->retain);
+    ak_free(df->wm_input);
     ak_gate_free(df->gate);
     ak_flow_free(df->flow);
     ak_free(df->fin);
@@ -152,6 +221,15 @@ int ak__dataflow_step(ak_dataflow_t *df, int64_t now_us, ak_err_t *err)
     if (ak_flow_step(df->flow, now_us, err))
         return ak_err_prefix(err, "evaluating the transform");
     const ak_delta_t *d = ak_flow_changes(df->flow);
+    if (df->retain) {
+        for (size_t i = 0; i < df->rt->nin; i++) {
+            int64_t us;
+            if (df->wm_input[i] && ak_table_newest(df->rt->in[i].table, &us))
+                ak_retain_watermark(df->retain, us);
+        }
+        if (ak_retain_apply(df->retain, d, &d, err))
+            return ak_err_prefix(err, "output retention");
+    }
     df->changes = (int64_t)d->n;
     if (df->sink && ak_store_sink_stage(df->sink, d, err))
         return -1;
@@ -183,6 +261,23 @@ void ak__dataflow_explain(const ak_dataflow_t *df, ak_buf_t *out)
     } else {
         ak_buf_printf(out, "transform: re-evaluated whole on every micro-batch with changes, because %s\n", why);
     }
+    if (df->retain) {
+        const ak_output_t *o = &df->rt->m->output;
+        ak_buf_printf(out, "retention: rows whose `%s` is more than %lld days before ", ak_flow_names(df->flow)[df->retain_col],
+                      (long long)o->retention_days);
+        bool any = false;
+        for (size_t i = 0; i < df->rt->nin; i++)
+            if (df->wm_input[i]) {
+                ak_buf_printf(out, "%s`%s.%s`", any ? " or " : "the newest ", df->rt->in[i].def->name,
+                              df->rt->in[i].def->cursor_field);
+                any = true;
+            }
+        if (!any)
+            ak_buf_printf(out, "its newest value");
+        ak_buf_puts(out, " consumed leave every store, and their state\n");
+    } else if (df->retain_off) {
+        ak_buf_printf(out, "retention: not applied: %s\n", df->retain_off);
+    }
     if (df->nkey) {
         ak_buf_puts(out, "changes reach the serving table as upserts and deletes by key (");
         for (int i = 0; i < df->nkey; i++)
@@ -197,6 +292,6 @@ void ak__dataflow_explain(const ak_dataflow_t *df, ak_buf_t *out)
 
 size_t ak__dataflow_state_bytes(const ak_dataflow_t *df)
 {
-    return ak_flow_state_bytes(df->flow) + ak_gate_state_bytes(df->gate) +
+    return ak_flow_state_bytes(df->flow) + ak_gate_state_bytes(df->gate) + (df->retain ? ak_retain_bytes(df->retain) : 0) +
            (df->sink ? ak_store_sink_bytes(df->sink) : 0);
 }

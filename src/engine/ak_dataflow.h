@@ -4,7 +4,8 @@
  * The input tables' listeners push every change into the transform's flow
  * and into the checks that read that input; a step of the dataflow steps
  * the transform, stages its changes in the sink and feeds them to the
- * checks as {{ this }}.  The run decides, from the checks, whether to
+ * checks as {{ this }} (cut at the retention horizon first, when the
+ * output has one, so that expired rows leave every store).  The run decides, from the checks, whether to
  * publish what is staged.
  */
 #ifndef AK_DATAFLOW_H
@@ -13,6 +14,7 @@
 #include "ak_engine_int.h"
 #include "ak_flow.h"
 #include "ak_gate.h"
+#include "ak_retain.h"
 #include "ak_store_sink.h"
 
 typedef struct ak_dataflow {
@@ -28,6 +30,10 @@ typedef struct ak_dataflow {
     int nkey;
     bool key_declared;           /* output.primary_key, not derived */
     int64_t changes;             /* rows changed by the last step */
+    ak_retain_t *retain;         /* output.retention (NULL: kept forever) */
+    int retain_col;
+    bool *wm_input;              /* per input: its cursor is the event time retention counts from */
+    const char *retain_off;      /* why a declared retention is not applied, or NULL */
 } ak_dataflow_t;
 
 /* Builds the flows over the runtime's tables (which must exist) and hooks

@@ -805,6 +805,8 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         ak__dataflow_new(rt, &r.df, err) || ak__dataflow_sink(&r.df, r.store, err) || replay(&r, err) ||
         open_sources(&r, err))
         goto out;
+    if (r.df.retain_off)
+        ak_log_info(r.tag, "output.retention is not applied: %s", r.df.retain_off);
     int64_t timeout_us = rt->m->compute.timeout_s > 0 ? rt->m->compute.timeout_s * AK_US_PER_SEC : 0;
     if (o->once && timeout_us)
         r.deadline = r.started_mono + timeout_us;

@@ -14,7 +14,7 @@
 
 /* Bumped when what an operator writes changes meaning: older checkpoints
  * are then not used (the state is rebuilt from the logs). */
-#define STATE_LAYOUT 1
+#define STATE_LAYOUT 2
 
 struct ak_pstate {
     ak_product_rt_t *rt;
@@ -38,6 +38,7 @@ static uint64_t fingerprint(const ak_product_rt_t *rt, const ak_dataflow_t *df)
         h = ak_fp_str(ak_fp_str(h, m->quality.checks[i].name), m->quality.checks[i].sql);
     for (size_t i = 0; i < m->output.n_schema; i++)
         h = ak_fp_int(ak_fp_str(h, m->output.schema[i].name), m->output.schema[i].type);
+    h = ak_fp_int(ak_fp_int(h, df->retain ? m->output.retention_days : -1), df->retain ? df->retain_col : -1);
     for (size_t i = 0; i < rt->nin; i++) {
         h = ak_fp_str(ak_fp_str(h, rt->in[i].def->name), rt->in[i].fp_text);
         for (int c = 0; c < rt->in[i].def->schema.n; c++)
@@ -115,6 +116,7 @@ static bool parse_logs(const char *s, uint64_t *out, size_t n)
 static uint32_t sink_section(const ak_pstate_t *ps) { return 1 + (uint32_t)ps->rt->nin; }
 static uint32_t flow_section(const ak_pstate_t *ps) { return 2 + (uint32_t)ps->rt->nin; }
 static uint32_t gate_section(const ak_pstate_t *ps) { return flow_section(ps) + ak_flow_sections(ps->df->flow); }
+static uint32_t retain_section(const ak_pstate_t *ps) { return gate_section(ps) + ak_gate_sections(ps->df->gate); }
 
 static int load_rec(void *ctx, uint32_t section, const void *key, size_t kn, const void *val, size_t vn,
                     ak_err_t *err)
@@ -128,6 +130,8 @@ static int load_rec(void *ctx, uint32_t section, const void *key, size_t kn, con
         return ak_flow_load(ps->df->flow, section - flow_section(ps), key, kn, val, vn, err);
     if (section >= gate_section(ps) && section < gate_section(ps) + ak_gate_sections(ps->df->gate))
         return ak_gate_load(ps->df->gate, section - gate_section(ps), key, kn, val, vn, err);
+    if (section == retain_section(ps) && ps->df->retain)
+        return ak_retain_load(ps->df->retain, key, kn, val, vn, err);
     return ak_errf(err, AK_E_CORRUPT, "checkpoint: section %u belongs to nothing in this product", section);
 }
 
@@ -194,6 +198,8 @@ static void saved_all(ak_pstate_t *ps)
         ak_table_saved(ps->rt->in[i].table);
     ak_flow_saved(ps->df->flow);
     ak_gate_saved(ps->df->gate);
+    if (ps->df->retain)
+        ak_retain_saved(ps->df->retain);
 }
 
 int ak__state_restore(ak_pstate_t *ps, const uint64_t *committed, ak_restore_t *out, ak_err_t *err)
@@ -317,6 +323,16 @@ static int write_report(ak_pstate_t *ps, const ak_ckpt_stats_t *st, ak_err_t *er
     ak_buf_printf(&b, ",\n{\"name\":\"quality checks\",\"kind\":\"gate\",\"bytes\":%zu,\"keys\":0,"
                       "\"what\":\"the checks' own operators\"}",
                   ak_gate_state_bytes(df->gate));
+    if (df->retain) {
+        char h[AK_TS_BUF + 8] = "none yet";
+        int64_t hz = ak_retain_horizon(df->retain);
+        if (hz != INT64_MIN)
+            ak_ts_format(hz, h);
+        ak_buf_printf(&b, ",\n{\"name\":\"retention\",\"kind\":\"retention\",\"bytes\":%zu,\"keys\":%zu,"
+                          "\"what\":\"the retained output rows, to retract when they expire (%" PRId64
+                          " expired so far)\",\"oldest\":\"horizon %s\"}",
+                      ak_retain_bytes(df->retain), ak_retain_rows(df->retain), ak_retain_expired(df->retain), h);
+    }
     ak_buf_printf(&b, ",\n{\"name\":\"serving sink\",\"kind\":\"sink\",\"bytes\":%zu,\"keys\":%" PRId64
                       ",\"what\":\"published rows by content, and %" PRId64 " held changes\"}",
                   ak_store_sink_bytes(df->sink), ak_store_sink_rows(df->sink), ak_store_sink_staged(df->sink));
@@ -356,6 +372,10 @@ int ak__state_checkpoint(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t 
         rc = ak_flow_save(df->flow, full, &out, flow_section(ps), err);
     if (rc == 0)
         rc = ak_gate_save(df->gate, full, &out, gate_section(ps), err);
+    if (rc == 0 && df->retain) {
+        ak_state_out_t o = ak_state_at(&out, retain_section(ps));
+        rc = ak_retain_save(df->retain, full, &o, err);
+    }
     if (rc == 0)
         rc = meta_write(ps, lens, &meta, err);
     if (rc == 0)

@@ -32,6 +32,8 @@ struct ak_table {
     int key[AK_MAX_COLUMNS];       /* kept positions of the key */
     int cursor;                    /* kept position, or -1 */
     bool newer_wins;
+    bool have_newest;
+    int64_t newest;                /* the newest temporal cursor value applied (µs) */
     ak_rel_t *rows;
     uint8_t *alive;
     uint64_t *rid;                 /* per row: its number in checkpoints (compaction moves rows) */
@@ -507,6 +509,14 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
         return ak_err_nomem(err);
     for (size_t i = 0; i < b->n; i++) {
         const ak_rec_t *rec = &b->recs[i];
+        if (t->cursor >= 0) {
+            const ak_val_t *c = &rec->v[t->kept[t->cursor]];
+            int64_t us = c->type == AK_TIMESTAMP ? c->i : c->type == AK_DATE ? c->i * 86400 * INT64_C(1000000) : 0;
+            if ((c->type == AK_TIMESTAMP || c->type == AK_DATE) && (!t->have_newest || us > t->newest)) {
+                t->newest = us;
+                t->have_newest = true;
+            }
+        }
         if (rec->op == AK_OP_TRUNCATE) {
             if (truncate_all(t, err))
                 return -1;
@@ -738,4 +748,10 @@ bool ak_table_oldest(const ak_table_t *t, ak_buf_t *out)
     if (t->nkey)
         ak_buf_putc(out, ')');
     return true;
+}
+
+bool ak_table_newest(const ak_table_t *t, int64_t *us)
+{
+    *us = t->newest;
+    return t->have_newest;
 }

@@ -74,6 +74,9 @@ int ak_table_save(ak_table_t *t, bool full, const ak_state_out_t *out, ak_err_t 
 void ak_table_saved(ak_table_t *t);
 int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
 
+/* The newest DATE/TIMESTAMP cursor value of any record applied since the
+ * table was made (as µs; not kept in checkpoints): the input's event time. */
+bool ak_table_newest(const ak_table_t *t, int64_t *us);
 /* Describes the live row with the oldest cursor value (its key, if any);
  * false without a cursor column or rows. */
 bool ak_table_oldest(const ak_table_t *t, ak_buf_t *out);

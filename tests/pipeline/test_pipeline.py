@@ -146,9 +146,10 @@ def last_event_time(path):
     with open(path, encoding="utf-8") as f:
         for line in f:
             try:
-                t = json.loads(line).get("event_time")
+                t = json.loads(line)
             except ValueError:
                 continue
+            t = t.get("event_time") if isinstance(t, dict) else None
             if isinstance(t, str) and t > best:
                 best = t
     return best
@@ -226,17 +227,52 @@ def clean_data_publishes_and_equals_oracle():
 def edge_cases_match_expected():
     """Every hand-made edge case (boundaries, ties, NULLs, offsets, unicode,
     Debezium envelopes, ...) gives exactly its expected rows."""
+    import datetime
     cases = sorted(os.listdir(os.path.join(DATA, "edge")))
     check(len(cases) >= 8, "edge cases present")
     for case in cases:
         d = os.path.join(DATA, "edge", case)
         e = Env(f"edge-{case}")
         try:
-            e.setup(data_dir=d)
+            # the transform's semantics: without the seed's 90-day retention ...
+            man = os.path.join(e.dir, "manifests")
+            shutil.copytree(EXAMPLE, man)
+            with open(os.path.join(man, "output.yaml"), encoding="utf-8") as f:
+                text = f.read()
+            with open(os.path.join(man, "output.yaml"), "w", encoding="utf-8") as f:
+                f.write(text.replace("  retention:\n    days: 90\n    policy: delete\n", ""))
+            e.setup(data_dir=d, manifests=man, version="0.9.0")
             run_once(e, ok=False)
             with open(os.path.join(d, "expected.ndjson"), encoding="utf-8") as f:
                 want = sorted(f.read().splitlines(keepends=True), key=lambda s: s.encode())
             same_rows(e.rows(candidate=True), want, f"edge case {case}")
+            # ... and with it: the same rows cut 90 days before the newest event
+            e.ak("product", "deploy", "user_sessions", "--version", "1.0.0", "--dir", EXAMPLE)
+            run_once(e, ok=False)
+            def when(s):
+                try:
+                    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+                except (AttributeError, ValueError):
+                    return None
+            times = []
+            with open(os.path.join(d, "clickstream.ndjson"), encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        ev = json.loads(line)
+                    except ValueError:
+                        continue
+                    t = when(ev.get("event_time")) if isinstance(ev, dict) else None
+                    if t and t.tzinfo:
+                        times.append(t)
+            if times:
+                cut = max(times) - datetime.timedelta(days=90)
+                def start(r):  # (a line split at U+2028 and the like is not a row on its own)
+                    try:
+                        return when(json.loads(r)["session_start"])
+                    except ValueError:
+                        return None
+                want = [r for r in want if not start(r) or start(r) >= cut]
+            same_rows(e.rows(candidate=True), want, f"edge case {case} with retention")
         finally:
             e.close()
 
@@ -952,6 +988,63 @@ def state_inspect_shows_holders_and_oldest_key():
         check(holders["input clickstream"]["keys"] > 14000 and holders["serving sink"]["bytes"] > 0, str(holders))
         table = e.ak("state", "inspect", "user_sessions").stdout
         check("OLDEST KEY" in table and "#1 session" in table and sess["oldest"] in table, table)
+    finally:
+        e.close()
+
+
+@test
+def retention_deletes_expired_rows_everywhere():
+    """output.retention (1 day here): after every run the published table
+    equals the oracle's rows whose session_start is at most a day before the
+    newest event_time consumed; rows expire from the table (and from the
+    state) as the data moves on, across restarts and a rebuild."""
+    import datetime
+    e = Env("retention")
+    src = os.path.join(e.dir, "src")
+    try:
+        gen(src, 12000, 500, 43, ["--null-user-fraction", "0"])
+        with open(os.path.join(src, "clickstream.ndjson")) as f:
+            lines = f.readlines()
+        lines.sort(key=lambda l: json.loads(l).get("event_time") or "")  # the data moves on in time
+        cut = plus_minutes(json.loads(lines[0])["event_time"], 3 * 24 * 60)
+        lines = [l for l in lines if json.loads(l)["event_time"] < cut]  # (not the generator's far stragglers)
+        third = len(lines) // 3
+        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
+        click = os.path.join(e.data, "clickstream.ndjson")
+        man = os.path.join(e.dir, "manifests")
+        shutil.copytree(EXAMPLE, man)
+        with open(os.path.join(man, "output.yaml"), encoding="utf-8") as f:
+            text = f.read()
+        with open(os.path.join(man, "output.yaml"), "w", encoding="utf-8") as f:
+            f.write(text.replace("days: 90", "days: 1"))
+        e.setup(manifests=man)
+
+        def ts(s):
+            return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+        expired_before = None
+        for k, part in enumerate((lines[:third], lines[third:2 * third], lines[2 * third:])):
+            with open(click, "a", encoding="utf-8") as f:
+                f.writelines(part)
+            now = {"AKILI_NOW": plus_minutes(last_event_time(click), 5)}
+            run_once(e, env=now)
+            horizon = ts(last_event_time(click)) - datetime.timedelta(days=1)
+            every = oracle_rows([click], [os.path.join(e.data, "user_profiles.ndjson")], e.dir)
+            want = [r for r in every if ts(json.loads(r)["session_start"]) >= horizon]
+            check(len(want) > 50, f"part {k}: only {len(want)} sessions retained")
+            if k == 2:
+                check(len(want) < len(every) * 0.8, f"too little expires: {len(want)} of {len(every)}")
+            same_rows(e.rows(env=now), want, f"retained rows after part {k}")
+            rep = json.loads(e.ak("state", "inspect", "user_sessions", "--format", "json").stdout)
+            ret = {h["name"]: h for h in rep["holders"]}["retention"]
+            check(ret["keys"] == len(want), f"retention state holds {ret['keys']} rows for {len(want)} retained")
+            expired_before = ret
+        check("expired so far" in expired_before["what"] and " 0 expired" not in expired_before["what"],
+              expired_before["what"])
+        # a new version rebuilds from the logs: the same rows
+        e.ak("product", "deploy", "user_sessions", "--version", "1.1.0", "--dir", man)
+        run_once(e, env=now)
+        same_rows(e.rows(env=now), want, "retained rows after a rebuild")
     finally:
         e.close()
 
