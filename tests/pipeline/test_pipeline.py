@@ -161,6 +161,19 @@ def plus_minutes(iso, minutes):
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def manifests_with(e, name, old, new):
+    """A copy of the example manifests with one text replaced in one file."""
+    man = os.path.join(e.dir, "manifests")
+    shutil.copytree(EXAMPLE, man)
+    path = os.path.join(man, name)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    check(old in text, f"{name} has {old!r}")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text.replace(old, new))
+    return man
+
+
 def run_once(e, ok=True, env=None):
     p = e.ak("run", "start", "user_sessions", "--once", ok=False, env=env)
     if ok is True and p.returncode != 0:
@@ -235,12 +248,7 @@ def edge_cases_match_expected():
         e = Env(f"edge-{case}")
         try:
             # the transform's semantics: without the seed's 90-day retention ...
-            man = os.path.join(e.dir, "manifests")
-            shutil.copytree(EXAMPLE, man)
-            with open(os.path.join(man, "output.yaml"), encoding="utf-8") as f:
-                text = f.read()
-            with open(os.path.join(man, "output.yaml"), "w", encoding="utf-8") as f:
-                f.write(text.replace("  retention:\n    days: 90\n    policy: delete\n", ""))
+            man = manifests_with(e, "output.yaml", "  retention:\n    days: 90\n    policy: delete\n", "")
             e.setup(data_dir=d, manifests=man, version="0.9.0")
             run_once(e, ok=False)
             with open(os.path.join(d, "expected.ndjson"), encoding="utf-8") as f:
@@ -893,12 +901,7 @@ def transient_errors_retry_with_backoff():
             lines = f.readlines()
         shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
         click = os.path.join(e.data, "clickstream.ndjson")
-        man = os.path.join(e.dir, "manifests")
-        shutil.copytree(EXAMPLE, man)
-        with open(os.path.join(man, "compute.yaml"), encoding="utf-8") as f:
-            text = f.read()
-        with open(os.path.join(man, "compute.yaml"), "w", encoding="utf-8") as f:
-            f.write(text.replace("retries: 3", "retries: 2"))
+        man = manifests_with(e, "compute.yaml", "retries: 3", "retries: 2")
         e.setup(manifests=man)
         third = len(lines) // 3
 
@@ -1011,12 +1014,7 @@ def retention_deletes_expired_rows_everywhere():
         third = len(lines) // 3
         shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
         click = os.path.join(e.data, "clickstream.ndjson")
-        man = os.path.join(e.dir, "manifests")
-        shutil.copytree(EXAMPLE, man)
-        with open(os.path.join(man, "output.yaml"), encoding="utf-8") as f:
-            text = f.read()
-        with open(os.path.join(man, "output.yaml"), "w", encoding="utf-8") as f:
-            f.write(text.replace("days: 90", "days: 1"))
+        man = manifests_with(e, "output.yaml", "days: 90", "days: 1")
         e.setup(manifests=man)
 
         def ts(s):
@@ -1056,12 +1054,7 @@ def timeout_fails_loudly_and_loses_nothing():
     e = Env("timeout")
     try:
         gen(e.data, 150000, 4000, 23)
-        man = os.path.join(e.dir, "manifests")
-        shutil.copytree(EXAMPLE, man)
-        with open(os.path.join(man, "compute.yaml"), encoding="utf-8") as f:
-            text = f.read()
-        with open(os.path.join(man, "compute.yaml"), "w", encoding="utf-8") as f:
-            f.write(text.replace("timeout: 240", "timeout: 1"))
+        man = manifests_with(e, "compute.yaml", "timeout: 240", "timeout: 1")
         e.setup(manifests=man)
         p = run_once(e, ok=False)
         check(p.returncode == 1 and "compute.timeout" in p.stderr, f"timed out loudly: {p.stderr[-800:]}")
