@@ -118,6 +118,10 @@ typedef struct ak_partition {
     ak_loc_t loc;
 } ak_partition_t;
 
+/* A `<column>_date` (_day, _hour, _month, _year) partition name: its unit,
+ * and in *base_len the length of <column>; AK_TU_INVALID for other names. */
+ak_tunit_t ak_partition_derived(const char *name, size_t *base_len);
+
 typedef struct ak_output {
     ak_output_format_t format;
     ak_partition_t *partition_key;

@@ -660,13 +660,26 @@ static int out_not_a_column(ak__mctx_t *c, const ak_cfg_node_t *at, const char *
     return ak_cfg_errf(c->err, at, "%s `%.100s` is not an output column (see `output.schema`)", role, name);
 }
 
-static int load_partitions(ak__mctx_t *c, ak_output_t *o, const ak_optset_t *s)
+ak_tunit_t ak_partition_derived(const char *name, size_t *base_len)
 {
     static const struct {
         const char *suffix;
         ak_tunit_t unit;
     } derived[] = {{"_date", AK_TU_DAY}, {"_day", AK_TU_DAY}, {"_hour", AK_TU_HOUR},
                    {"_month", AK_TU_MONTH}, {"_year", AK_TU_YEAR}};
+    size_t len = strlen(name);
+    for (size_t k = 0; k < sizeof derived / sizeof derived[0]; k++) {
+        size_t sl = strlen(derived[k].suffix);
+        if (len > sl && strcmp(name + len - sl, derived[k].suffix) == 0) {
+            *base_len = len - sl;
+            return derived[k].unit;
+        }
+    }
+    return AK_TU_INVALID;
+}
+
+static int load_partitions(ak__mctx_t *c, ak_output_t *o, const ak_optset_t *s)
+{
     char **names;
     size_t n;
     if (opt_list(c, s, "partition_key", &names, &n))
@@ -685,18 +698,14 @@ static int load_partitions(ak__mctx_t *c, ak_output_t *o, const ak_optset_t *s)
         if (o->n_schema == 0)
             continue;
         p->column = out_column(o, p->name);
-        size_t len = strlen(p->name);
-        for (size_t k = 0; p->column < 0 && k < sizeof derived / sizeof derived[0]; k++) {
-            size_t sl = strlen(derived[k].suffix);
-            if (len <= sl || strcmp(p->name + len - sl, derived[k].suffix) != 0)
-                continue;
-            for (size_t j = 0; j < o->n_schema; j++)
-                if (strlen(o->schema[j].name) == len - sl && memcmp(o->schema[j].name, p->name, len - sl) == 0 &&
-                    ak_type_is_temporal(o->schema[j].type)) {
-                    p->column = (int)j;
-                    p->unit = derived[k].unit;
-                }
-        }
+        size_t base;
+        ak_tunit_t unit = p->column < 0 ? ak_partition_derived(p->name, &base) : AK_TU_INVALID;
+        for (size_t j = 0; unit != AK_TU_INVALID && j < o->n_schema; j++)
+            if (strlen(o->schema[j].name) == base && memcmp(o->schema[j].name, p->name, base) == 0 &&
+                ak_type_is_temporal(o->schema[j].type)) {
+                p->column = (int)j;
+                p->unit = unit;
+            }
         if (p->column < 0)
             return ak_cfg_errf(c->err, at, "partition key `%.100s` is neither an output column nor `<column>_date` "
                                "(or _day, _hour, _month, _year) of a date or timestamp output column", p->name);

@@ -2,6 +2,8 @@
  * for integers, little-endian doubles, length-prefixed text). */
 #include "ak_ser.h"
 
+#include "ak_arena.h"
+
 #include <string.h>
 
 void ak_ser_f64(ak_buf_t *b, double d)
@@ -149,4 +151,15 @@ void ak_rd_row(ak_rd_t *r, ak_val_t *row, int n)
 {
     for (int i = 0; i < n; i++)
         ak_rd_val(r, &row[i]);
+}
+
+int ak_ser_arena_text(void *arena, ak_val_t *v)
+{
+    if (v->type != AK_TEXT)
+        return 0;
+    char *s = ak_arena_strndup(arena, v->s, v->n);
+    if (!s)
+        return -1;
+    v->s = s;
+    return 0;
 }

@@ -75,5 +75,7 @@ static inline ak_state_out_t ak_state_at(const ak_state_out_t *o, uint32_t secti
 }
 /* Makes a TEXT value read from saved state point at lasting bytes. */
 typedef int (*ak_ser_intern_fn)(void *ctx, ak_val_t *v);
+/* An ak_ser_intern_fn that copies TEXT into the ak_arena_t *ctx. */
+int ak_ser_arena_text(void *arena, ak_val_t *v);
 
 #endif

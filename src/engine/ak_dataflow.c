@@ -2,6 +2,7 @@
 #include "ak_dataflow.h"
 
 #include "ak_alloc.h"
+#include "ak_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,15 +73,11 @@ static int setup_retention(ak_dataflow_t *df, ak_err_t *err)
                            col == -1 ? "not a column" : "not a date or timestamp column");
     }
     /* a `<column>_date` (_day, _hour, ...) partition names it; else the first timestamp */
-    static const char *const sfx[] = {"_date", "_day", "_hour", "_month", "_year"};
     for (size_t k = 0; col < 0 && k < o->n_partition_key; k++) {
-        const char *p = o->partition_key[k].name;
-        size_t n = strlen(p);
-        for (size_t j = 0; j < 5 && col < 0; j++) {
-            size_t sn = strlen(sfx[j]);
-            if (n > sn && strcasecmp(p + n - sn, sfx[j]) == 0 && (col = temporal_col(df, p, n - sn)) < 0)
-                col = -1;
-        }
+        size_t base;
+        if (ak_partition_derived(o->partition_key[k].name, &base) != AK_TU_INVALID &&
+            (col = temporal_col(df, o->partition_key[k].name, base)) < 0)
+            col = -1;
     }
     for (int c = 0; col < 0 && c < ak_flow_ncols(df->flow); c++)
         if (ak_flow_types(df->flow)[c] == AK_TIMESTAMP)
@@ -105,7 +102,7 @@ static int setup_retention(ak_dataflow_t *df, ak_err_t *err)
         from_output &= !df->wm_input[i];
     }
     df->retain_col = col;
-    return ak_retain_new(ak_flow_ncols(df->flow), col, o->retention_days * 86400 * INT64_C(1000000), from_output,
+    return ak_retain_new(ak_flow_ncols(df->flow), col, o->retention_days * AK_US_PER_DAY, from_output,
                          &df->retain, err);
 }
 

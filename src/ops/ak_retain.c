@@ -40,7 +40,7 @@ static bool when(const ak_retain_t *r, const ak_val_t *row, int64_t *us)
     if (v->type == AK_TIMESTAMP)
         *us = v->i;
     else if (v->type == AK_DATE)
-        *us = v->i * 86400 * AK_US_PER_SEC;
+        *us = v->i * AK_US_PER_DAY;
     else
         return false;
     return true;
@@ -181,17 +181,6 @@ int ak_retain_save(ak_retain_t *r, bool full, const ak_state_out_t *out, ak_err_
 
 void ak_retain_saved(ak_retain_t *r) { ak_kbag_saved(r->rows); }
 
-static int intern_loaded(void *ctx, ak_val_t *v)
-{
-    if (v->type != AK_TEXT)
-        return 0;
-    char *s = ak_arena_strndup(ctx, v->s, v->n);
-    if (!s)
-        return -1;
-    v->s = s;
-    return 0;
-}
-
 int ak_retain_load(ak_retain_t *r, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
 {
     if (kn == 1 && *(const uint8_t *)key == TAG_MARK) {
@@ -206,5 +195,5 @@ int ak_retain_load(ak_retain_t *r, const void *key, size_t kn, const void *val, 
             return ak_errf(err, AK_E_CORRUPT, "checkpoint: malformed retention watermark");
         return 0;
     }
-    return ak_kbag_load(r->rows, key, kn, val, vn, intern_loaded, &r->loaded, NULL, err);
+    return ak_kbag_load(r->rows, key, kn, val, vn, ak_ser_arena_text, &r->loaded, NULL, err);
 }

@@ -4,7 +4,6 @@
 #include "ak_alloc.h"
 #include "ak_buf.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -137,24 +136,8 @@ int ak_gate_run(ak_gate_t *g, int64_t now_us, ak_check_result_t *results, bool *
             for (size_t k = 0; k < res->nrows; k++)
                 if (!v || ak_row_cmp(ak_rel_row(res, k), v, res->ncols) < 0)
                     v = ak_rel_row(res, k);
-            if (v) {
-                switch (v->type) {
-                case AK_NULL: break;
-                case AK_INT:
-                case AK_BOOL:
-                    r->has_value = true;
-                    r->value = (double)v->i;
-                    break;
-                case AK_FLOAT:
-                case AK_DOUBLE:
-                    r->has_value = !isnan(v->d);
-                    r->value = v->d;
-                    break;
-                default:
-                    r->error = ak_strdup("the check's query must return a number (a count, a difference, ...)");
-                    break;
-                }
-            }
+            if (v)
+                ak_check_result_value(r, v);
             ak_rel_free(res);
         }
         r->passed = !r->error && (!r->has_value || r->value <= c->def->threshold);

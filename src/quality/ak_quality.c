@@ -33,6 +33,26 @@ static ak_sql_env_t check_env(qenv_t *q, const ak_check_t *c)
     return e;
 }
 
+void ak_check_result_value(ak_check_result_t *r, const ak_val_t *v)
+{
+    switch (v->type) {
+    case AK_NULL: break;
+    case AK_INT:
+    case AK_BOOL:
+        r->has_value = true;
+        r->value = (double)v->i;
+        break;
+    case AK_FLOAT:
+    case AK_DOUBLE:
+        r->has_value = !isnan(v->d);
+        r->value = v->d;
+        break;
+    default:
+        r->error = ak_strdup("the check's query must return a number (a count, a difference, ...)");
+        break;
+    }
+}
+
 int ak_quality_run(const ak_manifest_t *m, const ak_rel_t *candidate, const ak_sql_env_t *env,
                    ak_check_result_t *results, bool *blocked, ak_err_t *err)
 {
@@ -55,23 +75,7 @@ int ak_quality_run(const ak_manifest_t *m, const ak_rel_t *candidate, const ak_s
         } else if (out->ncols < 1) {
             r->error = ak_strdup("the check's query returns no column");
         } else if (out->nrows > 0) {
-            const ak_val_t *v = &out->v[0];
-            switch (v->type) {
-            case AK_NULL: break;
-            case AK_INT:
-            case AK_BOOL:
-                r->has_value = true;
-                r->value = (double)v->i;
-                break;
-            case AK_FLOAT:
-            case AK_DOUBLE:
-                r->has_value = !isnan(v->d);
-                r->value = v->d;
-                break;
-            default:
-                r->error = ak_strdup("the check's query must return a number (a count, a difference, ...)");
-                break;
-            }
+            ak_check_result_value(r, &out->v[0]);
         }
         ak_rel_free(out);
         r->passed = !r->error && (!r->has_value || r->value <= c->threshold);

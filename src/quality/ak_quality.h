@@ -30,6 +30,9 @@ typedef struct ak_check_result {
 int ak_quality_run(const ak_manifest_t *m, const ak_rel_t *candidate, const ak_sql_env_t *env,
                    ak_check_result_t *results, bool *blocked, ak_err_t *err);
 void ak_quality_results_free(ak_check_result_t *r, size_t n);
+/* Reads a check's value (NULL: nothing to object to; a number; anything
+ * else: an error) into r. */
+void ak_check_result_value(ak_check_result_t *r, const ak_val_t *v);
 
 /* Binds every check against a table with these columns (deploy-time
  * validation); errors carry the check's file and line. */

@@ -13,6 +13,7 @@
 #include "ak_dirty.h"
 #include "ak_hidx.h"
 #include "ak_ser.h"
+#include "ak_time.h"
 
 #include <string.h>
 
@@ -511,7 +512,7 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
         const ak_rec_t *rec = &b->recs[i];
         if (t->cursor >= 0) {
             const ak_val_t *c = &rec->v[t->kept[t->cursor]];
-            int64_t us = c->type == AK_TIMESTAMP ? c->i : c->type == AK_DATE ? c->i * 86400 * INT64_C(1000000) : 0;
+            int64_t us = c->type == AK_TIMESTAMP ? c->i : c->type == AK_DATE ? c->i * AK_US_PER_DAY : 0;
             if ((c->type == AK_TIMESTAMP || c->type == AK_DATE) && (!t->have_newest || us > t->newest)) {
                 t->newest = us;
                 t->have_newest = true;

@@ -162,6 +162,14 @@ static void tx_free(ak_store_tx_t *t)
     ak_free(t);
 }
 
+/* Prepares the statement built in sql (and frees sql). */
+static int prepare_sql(sqlite3 *db, ak_buf_t *sql, sqlite3_stmt **st, ak_err_t *err)
+{
+    int rc = sql->oom ? ak_err_nomem(err) : ak_db_prepare(db, sql->data, st, err);
+    ak_buf_free(sql);
+    return rc;
+}
+
 /* Prepares one of the statements a transaction uses, on first use. */
 static int tx_stmt(ak_store_tx_t *t, sqlite3_stmt **st, char kind, ak_err_t *err)
 {
@@ -202,9 +210,7 @@ static int tx_stmt(ak_store_tx_t *t, sqlite3_stmt **st, char kind, ak_err_t *err
         ak_buf_puts(&sql, " WHERE rowid = ?");
         break;
     }
-    int rc = sql.oom ? ak_err_nomem(err) : ak_db_prepare(t->s->db, sql.data, st, err);
-    ak_buf_free(&sql);
-    return rc;
+    return prepare_sql(t->s->db, &sql, st, err);
 }
 
 int ak_store_begin(ak_store_t *s, const char *name, int ncols, const char *const *names, const ak_type_t *types,
@@ -304,9 +310,7 @@ static sqlite3_stmt *part_stmt(ak_store_tx_t *t, uint64_t mask, ak_err_t *err)
         }
     ak_buf_puts(&sql, " WHERE rowid = ?");
     sqlite3_stmt *st = NULL;
-    int rc = sql.oom ? ak_err_nomem(err) : ak_db_prepare(t->s->db, sql.data, &st, err);
-    ak_buf_free(&sql);
-    if (rc)
+    if (prepare_sql(t->s->db, &sql, &st, err))
         return NULL;
     int slot = t->npart < 8 ? t->npart++ : t->next_part++ % 8;
     if (t->part[slot].st)
@@ -611,14 +615,8 @@ int ak_store_scan(ak_store_t *s, const char *name, const ak_store_table_t *info,
         q(&sql, info->names[preds[i].col]);
         ak_buf_printf(&sql, " %s ?", ops[preds[i].op]);
     }
-    if (sql.oom) {
-        ak_buf_free(&sql);
-        return ak_err_nomem(err);
-    }
     sqlite3_stmt *st;
-    int rc = ak_db_prepare(s->db, sql.data, &st, err);
-    ak_buf_free(&sql);
-    if (rc)
+    if (prepare_sql(s->db, &sql, &st, err))
         return -1;
     for (int i = 0; i < npreds; i++)
         bind_val(st, i + 1, &preds[i].value);
@@ -695,13 +693,8 @@ int ak_store_each_row(ak_store_t *s, const char *name, int ncols, const char *co
     q_cols(&sql, names, ncols);
     ak_buf_puts(&sql, " FROM ");
     q(&sql, name);
-    if (sql.oom) {
-        ak_buf_free(&sql);
-        return ak_err_nomem(err);
-    }
     sqlite3_stmt *st;
-    int rc = ak_db_prepare(s->db, sql.data, &st, err);
-    ak_buf_free(&sql);
+    int rc = prepare_sql(s->db, &sql, &st, err);
     if (rc)
         return -1;
     ak_val_t *row = ak_calloc((size_t)ncols + 1, sizeof *row);

@@ -490,21 +490,10 @@ int ak_store_sink_save(ak_store_sink_t *s, const ak_state_out_t *out, ak_err_t *
     return ak_kbag_save(s->pending, 0, true, out, err);
 }
 
-static int intern_loaded(void *ctx, ak_val_t *v)
-{
-    if (v->type != AK_TEXT)
-        return 0;
-    char *d = ak_arena_strndup(ctx, v->s, v->n);
-    if (!d)
-        return -1;
-    v->s = d;
-    return 0;
-}
-
 int ak_store_sink_load(ak_store_sink_t *s, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
 {
     uint32_t e;
-    if (ak_kbag_load(s->pending, key, kn, val, vn, intern_loaded, &s->loaded, &e, err))
+    if (ak_kbag_load(s->pending, key, kn, val, vn, ak_ser_arena_text, &s->loaded, &e, err))
         return -1;
     if (e != UINT32_MAX) {
         int64_t c = ak_kbag_count(s->pending, e);
