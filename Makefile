@@ -10,6 +10,7 @@
 #   make mutants    break operators on purpose: the harness must catch each
 #   make crash      the crash test over many seeds and kills (make test runs 3 x 9)
 #   make bench      the streaming benchmark (5M events; figures, not a test)
+#   make memory-soak  a long continuous run with a steady key set: RSS per day
 #   make clean
 
 CC      ?= cc
@@ -37,7 +38,7 @@ ASAN_OBJS := $(patsubst %.c,build/asan/%.o,$(SRCS))
 ASAN_LIB_OBJS := $(patsubst %.c,build/asan/%.o,$(LIB_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all release asan unit test demo fuzz fuzzers clean deps bench soak mutants crash
+.PHONY: all release asan unit test demo fuzz fuzzers clean deps bench soak mutants crash memory-soak
 all: release
 release: build/release/akili
 asan: build/asan/akili
@@ -109,6 +110,10 @@ soak: deps
 	@$(MAKE) --no-print-directory -j2 asan unit
 	@AK_FLOW_SEEDS=400 AK_FLOW_BATCHES=60 build/asan/tests/test_flow
 	@python3 tests/stream/harness.py --seeds $${SEEDS:-150} --events 2500 --users 120 --batch-max 60 --held
+
+memory-soak: deps
+	@$(MAKE) --no-print-directory -j2 release
+	@python3 bench/memory_soak.py
 
 crash: deps
 	@$(MAKE) --no-print-directory -j2 asan

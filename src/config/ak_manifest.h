@@ -183,6 +183,7 @@ typedef struct ak_compute {
     int64_t timeout_s;       /* 3600 by default */
     int64_t retries;         /* 0 by default */
     int64_t checkpoint_us;   /* 10 s by default */
+    int64_t lateness_us;     /* compute.allowed_lateness (0 by default) */
     char **tags;
     size_t n_tags;
     ak_loc_t loc;

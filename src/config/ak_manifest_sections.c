@@ -186,6 +186,11 @@ static const ak_option_t compute_opts[] = {
     {"checkpoint_interval", AK_OPT_DURATION, "10",
      "How often a continuous run makes its state durable (and always when it stops); bare numbers are seconds. "
      "A restart replays the input logs from the last checkpoint."},
+    {"allowed_lateness", AK_OPT_DURATION, "0",
+     "How late (in event time, behind the newest event consumed) an event may arrive and still be applied from "
+     "memory when the output has a `retention` with `policy: delete`: state for sessions older than the retention "
+     "period, or than this if longer, is compacted away, and a change that reaches it is applied by rebuilding the "
+     "state from the input logs (exact, but it rereads the whole history). Bare numbers are seconds."},
     {"tags", AK_OPT_STRING_LIST, NULL, "Free-form labels for the runs."},
 };
 
@@ -875,7 +880,8 @@ int ak__load_compute(ak__mctx_t *c, const ak_cfg_node_t *v)
     if (ak_optset_validate(&s, c->err) || opt_str(c, &s, "engine", &k->engine) ||
         opt_str(c, &s, "schedule", &k->schedule) || ak_opt_duration(&s, "timeout", &timeout_us, c->err) ||
         ak_opt_int(&s, "retries", &k->retries, c->err) || opt_list(c, &s, "tags", &k->tags, &k->n_tags) ||
-        ak_opt_duration(&s, "checkpoint_interval", &k->checkpoint_us, c->err))
+        ak_opt_duration(&s, "checkpoint_interval", &k->checkpoint_us, c->err) ||
+        ak_opt_duration(&s, "allowed_lateness", &k->lateness_us, c->err))
         return -1;
     if (k->checkpoint_us < AK_US_PER_SEC / 10)
         return ak_cfg_errf(c->err, ak_cfg_get(v, "checkpoint_interval"),

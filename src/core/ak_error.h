@@ -32,6 +32,7 @@
     X(STATE, "invalid state")                                        \
     X(QUALITY, "quality gate failed")                                \
     X(INTERRUPTED, "interrupted")                                    \
+    X(BEHIND, "change behind compacted state")                       \
     X(INTERNAL, "internal error")
 
 typedef enum ak_code {

@@ -106,6 +106,44 @@ static int setup_retention(ak_dataflow_t *df, ak_err_t *err)
                          &df->retain, err);
 }
 
+/* Compaction of the one stream input whose event time retention counts
+ * from, when the flow can prove it invisible and nothing else (a check)
+ * reads that input's rows. */
+static void setup_compaction(ak_dataflow_t *df)
+{
+    df->compact_input = -1;
+    if (!df->retain || !df->wm_input)
+        return;
+    const ak_product_rt_t *rt = df->rt;
+    snprintf(df->compact_why, sizeof df->compact_why, "no stream input has a timestamp cursor");
+    for (size_t i = 0; i < rt->nin; i++) {
+        const ak_input_t *d = rt->in[i].def;
+        if (!df->wm_input[i])
+            continue;
+        bool keyed = false;
+        for (int c = 0; c < d->schema.n; c++)
+            keyed |= d->schema.cols[c].key;
+        if (keyed) {
+            snprintf(df->compact_why, sizeof df->compact_why, "input `%s` has a primary key", d->name);
+            continue;
+        }
+        if (ak_gate_reads(df->gate, i)) {
+            snprintf(df->compact_why, sizeof df->compact_why, "a quality check reads input `%s`", d->name);
+            continue;
+        }
+        const ak_table_t *t = rt->in[i].table;
+        int col = -1;
+        for (int c = 0; c < ak_table_ncols(t); c++)
+            if (strcasecmp(ak_table_names(t)[c], d->cursor_field) == 0)
+                col = c;
+        if (col >= 0 && ak_flow_compaction(df->flow, i, col, df->retain_col, df->compact_why, sizeof df->compact_why)) {
+            df->compact_input = (int)i;
+            df->compact_why[0] = '\0';
+            return;
+        }
+    }
+}
+
 int ak__dataflow_new(ak_product_rt_t *rt, ak_dataflow_t *df, ak_err_t *err)
 {
     memset(df, 0, sizeof *df);
@@ -158,6 +196,7 @@ int ak__dataflow_new(ak_product_rt_t *rt, ak_dataflow_t *df, ak_err_t *err)
     ak_sql_table_t this_t = {nc, on, ak_flow_types(df->flow), NULL, scan_this, df};
     if (ak_gate_new(m, df->fin, rt->nin, &this_t, rt->tables ? ak_tables_resolve : NULL, rt->tables, &df->gate, err))
         return -1;
+    setup_compaction(df);
     for (size_t i = 0; i < rt->nin; i++) {
         df->lc[i] = (struct ak_df_listener){df, i};
         ak_table_set_listener(rt->in[i].table, on_change, &df->lc[i]);
@@ -212,6 +251,38 @@ int ak__dataflow_sink(ak_dataflow_t *df, ak_store_t *store, ak_err_t *err)
     return ak_store_sink_new(&so, &df->sink, err);
 }
 
+/* A compaction step once the horizon (the retention horizon, or the
+ * newest event time minus compute.allowed_lateness when that is older) has
+ * moved an hour: the session window retracts the sessions behind it, the
+ * retention filter must cut every resulting change (checked: a change that
+ * got through would be a row the state can no longer keep right), and the
+ * input table drops its rows behind it. */
+static int compact(ak_dataflow_t *df, ak_err_t *err)
+{
+    if (df->compact_input < 0 || df->compact_hold)
+        return 0;
+    int64_t h = ak_retain_horizon(df->retain), wm;
+    ak_table_t *t = df->rt->in[df->compact_input].table;
+    int64_t late = df->rt->m->compute.lateness_us;
+    if (h == INT64_MIN || !ak_table_newest(t, &wm))
+        return 0;
+    if (late > 0 && wm - late < h)
+        h = wm - late;
+    if (df->compacted && h < df->compacted_to + AK_COMPACT_EVERY_US)
+        return 0;
+    const ak_delta_t *d;
+    if (ak_flow_compact(df->flow, h, err) || ak_retain_apply(df->retain, ak_flow_changes(df->flow), &d, err))
+        return ak_err_prefix(err, "compacting state");
+    if (d->n)
+        return ak_errf(err, AK_E_INTERNAL, "compacting state changed %zu result rows inside the retention period", d->n);
+    if (ak_table_forget(t, h, err))
+        return -1;
+    df->compacted = true;
+    df->compacted_to = h;
+    df->compactions++;
+    return 0;
+}
+
 int ak__dataflow_step(ak_dataflow_t *df, int64_t now_us, ak_err_t *err)
 {
     df->changes = 0;
@@ -232,7 +303,7 @@ int ak__dataflow_step(ak_dataflow_t *df, int64_t now_us, ak_err_t *err)
         return -1;
     if (ak_gate_push_this(df->gate, d, err) || ak_gate_advance(df->gate, now_us, err))
         return -1;
-    return 0;
+    return compact(df, err);
 }
 
 bool ak__dataflow_dirty(const ak_dataflow_t *df, int64_t now_us) { return ak_flow_dirty(df->flow, now_us); }
@@ -272,6 +343,18 @@ void ak__dataflow_explain(const ak_dataflow_t *df, ak_buf_t *out)
         if (!any)
             ak_buf_printf(out, "its newest value");
         ak_buf_puts(out, " consumed leave every store, and their state\n");
+        if (df->compact_input >= 0) {
+            const ak_input_t *d = df->rt->in[df->compact_input].def;
+            int64_t late = df->rt->m->compute.lateness_us;
+            ak_buf_printf(out, "state compaction: input `%s` and the session window drop sessions that ended before "
+                               "the retention horizon", d->name);
+            if (late > o->retention_days * AK_US_PER_DAY)
+                ak_buf_printf(out, " (or %.0f hours before the newest `%s`: compute.allowed_lateness)",
+                              (double)late / 3.6e9, d->cursor_field);
+            ak_buf_puts(out, "; a change older than that rebuilds the state from the input logs\n");
+        } else if (df->compact_why[0]) {
+            ak_buf_printf(out, "state compaction: none (%s)\n", df->compact_why);
+        }
     } else if (df->retain_off) {
         ak_buf_printf(out, "retention: not applied: %s\n", df->retain_off);
     }

@@ -34,7 +34,17 @@ typedef struct ak_dataflow {
     int retain_col;
     bool *wm_input;              /* per input: its cursor is the event time retention counts from */
     const char *retain_off;      /* why a declared retention is not applied, or NULL */
+    /* state compaction behind the retention horizon (see ak_flow_compaction) */
+    int compact_input;           /* the input compacted, or -1 */
+    char compact_why[200];       /* when retention is applied but nothing compacts: why */
+    bool compact_hold;           /* not now (a rebuild replays history first) */
+    bool compacted;              /* compacted_to is set */
+    int64_t compacted_to;        /* the horizon of the last compaction step */
+    uint64_t compactions;
 } ak_dataflow_t;
+
+/* Compaction steps run when the horizon moved this far since the last. */
+#define AK_COMPACT_EVERY_US (3600 * AK_US_PER_SEC)
 
 /* Builds the flows over the runtime's tables (which must exist) and hooks
  * the tables' listeners. */

@@ -42,6 +42,7 @@ typedef struct ak_product_rt {
     ak_sql_stmt_t *transform;
     int64_t now_us;
     bool shape_only;         /* resolve inputs to their empty shapes */
+    uint64_t rebuilds;       /* state rebuilt from the logs by a change behind compacted state */
 } ak_product_rt_t;
 
 /* Loads the product's active version: manifest, connections, shapes. */

@@ -82,6 +82,8 @@ typedef struct run {
     int64_t ckpt_every_us, last_ckpt_mono;
     bool unsaved;                /* evaluated since the last checkpoint */
     bool behind;                 /* the last read stopped on its budget */
+    bool rebuild_due;            /* a change reached compacted state: rebuild once the logs are committed */
+    char rebuild_why[AK_ERR_MSG_MAX];
     /* the quality results last recorded, to record only changes */
     ak_check_result_t *last;
     bool have_last;
@@ -98,6 +100,7 @@ typedef struct run {
 #define CLOCK_EVERY_US AK_US_PER_SEC            /* clock-dependent results are refreshed this often */
 
 static void sleep_us(int64_t us);
+static int rebuild(struct run *r, ak_err_t *err);
 
 /* A transient failure (a lost connection, a locked store: err->retriable)
  * is retried with backoff, 1 s doubling up to 30 s, at most
@@ -169,6 +172,15 @@ static void free_dead(run_t *r)
 }
 
 /* Opens logs and creates the (empty) tables; positions are read. */
+static int new_table(ak_input_rt_t *in, ak_err_t *err)
+{
+    const ak_input_t *d = in->def;
+    int cursor = d->cursor_field ? ak_schema_find(&d->schema, d->cursor_field, strlen(d->cursor_field)) : -1;
+    if (ak_table_new(&d->schema, in->keep, cursor, d->strategy == AK_STRATEGY_INCREMENTAL, &in->table, err))
+        return ak_err_prefix(err, "input `%s`", d->name);
+    return 0;
+}
+
 static int open_logs(run_t *r, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
@@ -207,11 +219,31 @@ static int open_logs(run_t *r, ak_err_t *err)
         ak_cat_position_free(&pos);
         if (rc)
             return -1;
-        int cursor = d->cursor_field ? ak_schema_find(&d->schema, d->cursor_field, strlen(d->cursor_field)) : -1;
-        if (ak_table_new(&d->schema, in->keep, cursor, d->strategy == AK_STRATEGY_INCREMENTAL, &in->table, err))
-            return ak_err_prefix(err, "input `%s`", d->name);
+        if (new_table(in, err))
+            return -1;
     }
     return 0;
+}
+
+/* A change behind compacted state (AK_E_BEHIND) is not a failure: the state
+ * is rebuilt from the logs once they hold it; everything else is. */
+static int note_behind(run_t *r, ak_err_t *err)
+{
+    if (err->code != AK_E_BEHIND)
+        return -1;
+    if (!r->rebuild_due)
+        snprintf(r->rebuild_why, sizeof r->rebuild_why, "%s", err->msg);
+    r->rebuild_due = true;
+    ak_err_clear(err);
+    return 0;
+}
+
+/* Records read go to the tables, unless the state is rebuilt anyway. */
+static int apply(run_t *r, ak_input_rt_t *in, const ak_batch_t *b, ak_err_t *err)
+{
+    if (r->rebuild_due || ak_table_apply(in->table, b, err) == 0)
+        return 0;
+    return note_behind(r, err);
 }
 
 typedef struct replay_ctx {
@@ -264,15 +296,15 @@ static int replay(run_t *r, ak_err_t *err)
         ak_log_info(r->tag, "checkpoint not used: %s; rebuilding the state from the input logs", rs.why);
     int64_t t0 = ak_mono_us();
     if (replay_range(r, rs.from, rs.mid, err))
-        return -1;
+        return note_behind(r, err) || rebuild(r, err);
     if (rs.discard) {
         /* that much is in the table already */
         r->unstepped = 0;
         if (ak__dataflow_step(&r->df, r->now_us, err) || ak_store_sink_discard(r->df.sink, err))
-            return -1;
+            return note_behind(r, err) || rebuild(r, err);
     }
     if (replay_range(r, rs.mid, NULL, err))
-        return -1;
+        return note_behind(r, err) || rebuild(r, err);
     uint64_t bytes = 0;
     for (size_t i = 0; i < rt->nin; i++)
         bytes += r->lens[i] - rs.from[i];
@@ -297,6 +329,47 @@ static int checkpoint(run_t *r, ak_err_t *err)
                     st.seq, st.full ? "whole" : "incremental", st.records, (double)st.bytes / 1024.0,
                     (double)st.us / 1e3, (double)st.total_bytes / 1048576.0, st.segments);
     return 0;
+}
+
+/* The exact path for a change behind compacted state: a new state from the
+ * whole committed logs, with compaction held until they are replayed (a
+ * compaction half-way would meet the same change again).  The serving sink
+ * is new too, so the next publish replaces the table whole. */
+static int rebuild(run_t *r, ak_err_t *err)
+{
+    ak_product_rt_t *rt = &r->rt;
+    int64_t t0 = ak_mono_us();
+    ak_log_warn(r->tag, "%s; rebuilding the state from the input logs (a longer compute.allowed_lateness keeps "
+                        "more state in memory instead)", r->rebuild_why);
+    r->rebuild_due = false;
+    rt->rebuilds++;
+    ak__state_close(r->ps);
+    r->ps = NULL;
+    ak__dataflow_free(&r->df);
+    for (size_t i = 0; i < rt->nin; i++) {
+        ak_table_free(rt->in[i].table);
+        rt->in[i].table = NULL;
+        if (new_table(&rt->in[i], err))
+            return -1;
+    }
+    int64_t commit;
+    char *logs = NULL;
+    if (ak__dataflow_new(rt, &r->df, err) || ak__dataflow_sink(&r->df, r->store, err) ||
+        ak__state_open(rt, &r->df, &r->ps, err) || ak_store_sink_table(r->df.sink, &commit, &logs, err) < 0)
+        return -1;
+    ak_free(logs); /* (the sink's commit numbers go on from the table's) */
+    uint64_t *zero = ak_calloc(rt->nin + 1, sizeof *zero);
+    if (!zero)
+        return ak_err_nomem(err);
+    r->df.compact_hold = true;
+    r->unstepped = 0;
+    int rc = replay_range(r, zero, NULL, err);
+    ak_free(zero);
+    r->df.compact_hold = false;
+    r->unsaved = true;
+    if (rc == 0)
+        ak_log_info(r->tag, "state rebuilt in %.1f s", (double)(ak_mono_us() - t0) / 1e6);
+    return rc;
 }
 
 static int open_sources(run_t *r, ak_err_t *err)
@@ -346,7 +419,7 @@ static int replay_one(run_t *r, const ak_deadletter_rec_t *d, int64_t *got, ak_e
         }
         if (rc < 0)
             snprintf(why, sizeof why, "read again: %.500s", de.msg);
-        else if (b.n && (ak_inlog_append(in->log, &b, err) || ak_table_apply(in->table, &b, err))) {
+        else if (b.n && (ak_inlog_append(in->log, &b, err) || apply(r, in, &b, err))) {
             ak_batch_free(&b);
             return -1;
         }
@@ -424,7 +497,7 @@ static int64_t ingest(run_t *r, ak_err_t *err)
             /* what a failed poll handed out is kept: the source's position covers it */
             if (pr == AK_POLL_ERROR) {
                 ak_err_t e = *err;
-                if (b.n && (ak_inlog_append(in->log, &b, err) || ak_table_apply(in->table, &b, err))) {
+                if (b.n && (ak_inlog_append(in->log, &b, err) || apply(r, in, &b, err))) {
                     ak_batch_free(&b);
                     return -1;
                 }
@@ -442,15 +515,16 @@ static int64_t ingest(run_t *r, ak_err_t *err)
                 return transient ? -1 : ak_err_prefix(err, "input `%s`", in->def->name);
             }
             attempt = 0;
-            if (b.n && (ak_inlog_append(in->log, &b, err) || ak_table_apply(in->table, &b, err))) {
+            if (b.n && (ak_inlog_append(in->log, &b, err) || apply(r, in, &b, err))) {
                 ak_batch_free(&b);
                 return -1;
             }
             got += (int64_t)b.n;
             r->unstepped += (int64_t)b.n;
-            if (r->unstepped >= STEP_RECORDS && ak_flow_incremental(r->df.flow, NULL)) {
+            if (r->unstepped >= STEP_RECORDS && ak_flow_incremental(r->df.flow, NULL) && !r->rebuild_due) {
                 r->unstepped = 0;
-                if (ak_engine_now(&r->now_us, err) || ak__dataflow_step(&r->df, r->now_us, err)) {
+                if (ak_engine_now(&r->now_us, err) ||
+                    (ak__dataflow_step(&r->df, r->now_us, err) && note_behind(r, err))) {
                     ak_batch_free(&b);
                     return -1;
                 }
@@ -657,7 +731,10 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
     if (ak_engine_now(&r->now_us, err))
         return -1;
     int64_t t0 = ak_mono_us();
-    if (ak__dataflow_step(&r->df, r->now_us, err))
+    /* the logs are committed: a change behind compacted state rebuilds now */
+    if (!r->rebuild_due && ak__dataflow_step(&r->df, r->now_us, err) && note_behind(r, err))
+        return -1;
+    if (r->rebuild_due && (rebuild(r, err) || ak__dataflow_step(&r->df, r->now_us, err)))
         return -1;
     r->last_step_now = r->now_us;
     int64_t t1 = ak_mono_us();

@@ -14,7 +14,7 @@
 
 /* Bumped when what an operator writes changes meaning: older checkpoints
  * are then not used (the state is rebuilt from the logs). */
-#define STATE_LAYOUT 2
+#define STATE_LAYOUT 3
 
 struct ak_pstate {
     ak_product_rt_t *rt;
@@ -310,8 +310,16 @@ static int write_report(ak_pstate_t *ps, const ak_ckpt_stats_t *st, ak_err_t *er
         ak_buf_printf(&t, "input %s", rt->in[i].def->name);
         ak_buf_printf(&b, "%s{\"name\":", i ? ",\n" : "\n");
         ak_buf_put_json_str(&b, t.data ? t.data : "", t.len);
-        ak_buf_printf(&b, ",\"kind\":\"table\",\"bytes\":%zu,\"keys\":%zu,\"what\":\"the input's current rows\"",
+        ak_buf_printf(&b, ",\"kind\":\"table\",\"bytes\":%zu,\"keys\":%zu,\"what\":\"the input's current rows",
                       ak_table_bytes(tb), ak_table_rows(tb));
+        if (df->compact_input == (int)i) {
+            char h[AK_TS_BUF + 8] = "none yet";
+            if (df->compacted)
+                ak_ts_format(df->compacted_to, h);
+            ak_buf_printf(&b, " (compacted: rows older than %s dropped; %" PRIu64 " compaction steps this run, %" PRIu64
+                              " rebuilds from the logs)", h, df->compactions, rt->rebuilds);
+        }
+        ak_buf_putc(&b, '"');
         ak_buf_clear(&t);
         if (ak_table_oldest(tb, &t)) {
             ak_buf_puts(&b, ",\"oldest\":");

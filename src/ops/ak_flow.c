@@ -40,6 +40,7 @@ struct ak_flow {
     ak_kbag_t *prev;         /* whole re-evaluation: the previous result */
     ak_kbag_t *result;       /* keep_result */
     ak_flow_stats_t stats;
+    ak_op_t *compactor;      /* the session operator armed for compaction, or NULL */
 };
 
 static int resolve(void *ctx, ak_sql_name_kind_t kind, const char *schema, const char *name, ak_sql_table_t *out,
@@ -271,7 +272,7 @@ static int step_graph(ak_flow_t *f, ak_err_t *err)
             goto fail;
     for (size_t k = 0; k < f->g.nops; k++) {
         ak_op_t *op = f->g.ops[k];
-        bool run = cx->first || (op->clocked && cx->clock_moved);
+        bool run = cx->first || (op->clocked && cx->clock_moved) || (cx->compacting && op->vt->compact);
         for (int i = 0; i < op->nin && !run; i++)
             run = op->in[i]->out.n > 0;
         if (!run) {
@@ -377,6 +378,108 @@ int ak_flow_step(ak_flow_t *f, int64_t now_us, ak_err_t *err)
 }
 
 const ak_delta_t *ak_flow_changes(const ak_flow_t *f) { return &f->changes; }
+
+/* ---- compaction ---- */
+
+/* Follows column `col` of op down to operator `to`: true when it is to's
+ * column *to_col passed through; *how becomes AK_ORIGIN_EXTREME when a
+ * MIN or MAX is on the way. */
+static bool trace(const ak_op_t *op, int col, const ak_op_t *to, int *to_col, int *how)
+{
+    *how = AK_ORIGIN_SAME;
+    while (op != to) {
+        int in, ic, h;
+        if (!op->vt->origin || !op->vt->origin(op, col, &in, &ic, &h) || in >= op->nin)
+            return false;
+        if (h == AK_ORIGIN_EXTREME)
+            *how = h;
+        op = op->in[in];
+        col = ic;
+    }
+    *to_col = col;
+    return true;
+}
+
+/* The operator reading op (exactly one, through one input), or NULL. */
+static ak_op_t *only_consumer(const ak_flow_t *f, const ak_op_t *op)
+{
+    ak_op_t *found = NULL;
+    for (size_t k = 0; k < f->g.nops; k++)
+        for (int i = 0; i < f->g.ops[k]->nin; i++)
+            if (f->g.ops[k]->in[i] == op) {
+                if (found)
+                    return NULL;
+                found = f->g.ops[k];
+            }
+    return found;
+}
+
+int ak_flow_compaction(ak_flow_t *f, size_t input, int in_col, int out_col, char *why, size_t whycap)
+{
+#define NOPE(...) return snprintf(why, whycap, __VA_ARGS__), 0
+    if (!f->graph)
+        NOPE("the transform is re-evaluated whole");
+    const ak_op_t *src = input < f->nin ? f->src[input] : NULL;
+    ak_op_t *s = src ? only_consumer(f, src) : NULL;
+    ak_session_info_t si;
+    if (!s || !ak_op_session_info(s, &si) || si.ord_in_col != in_col)
+        NOPE("only a session window over the input, ordered by its cursor, is compacted");
+    /* every operator from the session window to the result passes its
+     * rows on one by one, and every GROUP BY keeps sessions apart */
+    for (const ak_op_t *op = s; op != f->g.root;) {
+        const ak_op_t *next = only_consumer(f, op);
+        if (!next)
+            NOPE("the session window's rows are read by more than one operator");
+        op = next;
+        if (op->plan->kind != P_AGG)
+            continue;
+        bool seen[65] = {false}; /* the partition key columns, then the sum */
+        for (int g = 0; g < op->plan->ngroups; g++) {
+            int c, how;
+            if (!trace(op, g, s, &c, &how) || how != AK_ORIGIN_SAME)
+                continue;
+            seen[si.npart] |= c == si.sum_col;
+            for (int p = 0; p < si.npart; p++)
+                seen[p] |= si.part_out[p] >= 0 && c == si.part_out[p];
+        }
+        bool all = true;
+        for (int p = 0; p <= si.npart; p++)
+            all &= seen[p];
+        if (!all)
+            NOPE("a GROUP BY after the session window does not group by its partition key and session number");
+    }
+    int c, how;
+    int sql_col = f->same ? out_col : f->map[out_col];
+    if (!trace(f->g.root, sql_col, src, &c, &how) || c != in_col)
+        NOPE("the retention column is not the input's cursor column (or its MIN or MAX per session)");
+    ak_op_session_arm(s);
+    f->compactor = s;
+    return 1;
+#undef NOPE
+}
+
+int ak_flow_compact(ak_flow_t *f, int64_t horizon_us, ak_err_t *err)
+{
+    ak_delta_clear(&f->changes);
+    if (!f->compactor || f->pushed)
+        return 0;
+    int64_t t0 = ak_mono_us();
+    ak_opcx_t *cx = &f->cx;
+    ak_arena_reset(&cx->x.arena);
+    ak_err_clear(&f->cx_err);
+    cx->clock_moved = false;
+    cx->first = false;
+    cx->compacting = true;
+    cx->horizon_us = horizon_us;
+    int rc = step_graph(f, err);
+    cx->compacting = false;
+    if (rc)
+        return -1;
+    if (ak_delta_consolidate(&f->changes))
+        return ak_err_nomem(err);
+    f->stats.busy_us += ak_mono_us() - t0;
+    return 0;
+}
 int ak_flow_ncols(const ak_flow_t *f) { return f->ncols; }
 const char *const *ak_flow_names(const ak_flow_t *f) { return (const char *const *)f->names; }
 const ak_type_t *ak_flow_types(const ak_flow_t *f) { return f->types; }

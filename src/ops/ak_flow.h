@@ -108,6 +108,21 @@ int ak_flow_save(ak_flow_t *f, bool full, const ak_state_out_t *out, uint32_t ba
 void ak_flow_saved(ak_flow_t *f);
 int ak_flow_load(ak_flow_t *f, uint32_t rel, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
 
+/* State compaction.  ak_flow_compaction arms it when it cannot change
+ * the result as cut by a retention horizon on result column out_col: input
+ * `input` feeds only a session window ordered by its column in_col, and
+ * every row the window's sessions produce is either passed on as it is or
+ * aggregated per session, with out_col being in_col or its MIN/MAX.  Then
+ * a row whose sessions all lie behind the horizon has out_col behind it
+ * too.  Returns 1 when armed, 0 with why set when not.
+ * ak_flow_compact is a step without input changes (call it right after a
+ * step): the window retracts the sessions that ended before horizon_us
+ * (keeping what later rows need), and the result's changes, which the
+ * retention horizon must cut entirely, are in ak_flow_changes.  A later
+ * change that reaches the compacted rows fails a step with AK_E_BEHIND. */
+int ak_flow_compaction(ak_flow_t *f, size_t input, int in_col, int out_col, char *why, size_t whycap);
+int ak_flow_compact(ak_flow_t *f, int64_t horizon_us, ak_err_t *err);
+
 typedef struct ak_flow_stats {
     uint64_t steps, rows_in, rows_out;
     int64_t busy_us;

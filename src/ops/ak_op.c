@@ -128,7 +128,7 @@ int ak_op_step(ak_op_t *op, ak_opcx_t *cx)
      * one by one */
     for (int i = 0; i < op->nin; i++)
         op->rows_in += op->in[i]->out.n;
-    int rc = op->vt->step(op, cx);
+    int rc = cx->compacting && op->vt->compact ? op->vt->compact(op, cx) : op->vt->step(op, cx);
     op->rows_out += op->out.n;
     op->steps++;
     op->busy_us += ak_mono_us() - t0;

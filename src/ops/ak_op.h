@@ -31,6 +31,10 @@ typedef struct ak_opcx {
     bool clock_moved;        /* now_us differs from the last step's */
     bool first;              /* the flow's first step */
     ak_intern_t *strs;
+    /* a compaction step (ak_flow_compact): operators armed for it forget
+     * what is older than this (µs of the input's cursor column) */
+    bool compacting;
+    int64_t horizon_us;
 } ak_opcx_t;
 
 /* Receives one row of an operator's current output (see `list`). */
@@ -60,7 +64,18 @@ typedef struct ak_op_vt {
     /* Optional: describes the key whose newest row is the oldest (the
      * state that has waited longest for a change); false when none. */
     bool (*oldest)(const ak_op_t *op, ak_buf_t *out);
+    /* Optional: where output column `col` comes from: input *in, column
+     * *in_col, passed through as it is (AK_ORIGIN_SAME) or as the MIN or
+     * MAX of that column over a group's rows (AK_ORIGIN_EXTREME); false
+     * when it is computed (or a removed input row could change other rows,
+     * as the NULL-extended rows of an outer join do). */
+    bool (*origin)(const ak_op_t *op, int col, int *in, int *in_col, int *how);
+    /* Optional: a compaction step (cx->compacting): retracts what is
+     * settled behind cx->horizon_us, keeping what later changes need. */
+    int (*compact)(ak_op_t *op, ak_opcx_t *cx);
 } ak_op_vt_t;
+
+enum { AK_ORIGIN_SAME = 1, AK_ORIGIN_EXTREME = 2 };
 
 struct ak_op {
     const ak_op_vt_t *vt;
@@ -142,6 +157,19 @@ ak_op_t *ak_op_window_new(ak_op_t *in, const ak_plan_t *p, const bool *need, con
 ak_op_t *ak_op_session_new(ak_op_t *in, const ak_plan_t *w1, const ak_plan_t *const *chain,
                            const bool *const *chain_needs, int nchain, const ak_plan_t *w2, const bool *need,
                            const bool *inneed, ak_err_t *err);
+/* What compaction needs to know of a session operator: the output
+ * columns that pass its partition key through, its running sum's output
+ * column, and the input column it orders by; false when it cannot compact
+ * (not one ascending timestamp/date ORDER BY column, or more than one
+ * running sum).  ak_op_session_arm makes its compaction steps forget. */
+typedef struct ak_session_info {
+    int npart;
+    const int *part_out;     /* -1: the key column is not passed through */
+    int sum_col;
+    int ord_in_col;
+} ak_session_info_t;
+bool ak_op_session_info(const ak_op_t *op, ak_session_info_t *out);
+void ak_op_session_arm(ak_op_t *op);
 ak_op_t *ak_op_distinct_new(ak_op_t *in, const ak_plan_t *p, ak_err_t *err);
 ak_op_t *ak_op_setop_new(ak_op_t *l, ak_op_t *r, const ak_plan_t *p, ak_err_t *err);
 /* Single-input nodes without an incremental form (ORDER BY + LIMIT): the

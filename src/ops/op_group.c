@@ -724,8 +724,33 @@ static int group_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, co
     return 0;
 }
 
-static const ak_op_vt_t group_vt = {"aggregate", group_step, group_destroy, group_bytes, group_describe, NULL,
-                                    NULL,        group_keys, group_save,    group_saved, group_load};
+/* Group keys pass through; MIN and MAX of a column are one of its values. */
+static bool group_origin(const ak_op_t *op, int col, int *in, int *in_col, int *how)
+{
+    const ak_plan_t *p = op->plan;
+    const ak_expr_t *e;
+    if (col < p->ngroups) {
+        e = p->groups[col];
+        *how = AK_ORIGIN_SAME;
+    } else if (col < p->ngroups + p->naggs) {
+        const ak_aggcall_t *a = &p->aggs[col - p->ngroups];
+        if ((a->fn != AGG_MIN && a->fn != AGG_MAX) || a->nargs != 1)
+            return false;
+        e = a->args[0];
+        *how = AK_ORIGIN_EXTREME;
+    } else {
+        return false;
+    }
+    if (e->kind != EX_COL)
+        return false;
+    *in = 0;
+    *in_col = e->col;
+    return true;
+}
+
+static const ak_op_vt_t group_vt = {"aggregate", group_step,   group_destroy, group_bytes, group_describe, NULL,
+                                    NULL,        group_keys,   group_save,    group_saved, group_load,     NULL,
+                                    group_origin, NULL};
 
 static bool same_args(const ak_aggcall_t *a, const ak_aggcall_t *b, int width)
 {

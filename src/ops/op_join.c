@@ -378,8 +378,24 @@ static int join_load(ak_op_t *op, ak_opcx_t *cx, const void *k, size_t kn, const
     return ak_op_bags_load(bags, 2, cx, k, kn, v, vn, NULL);
 }
 
-static const ak_op_vt_t join_vt = {"join", join_step, join_destroy, join_bytes, join_describe, NULL, NULL, NULL,
-                                   join_save, join_saved, join_load};
+/* Left columns, then right ones; a side whose rows, removed, would turn
+ * rows of the other side into NULL-extended ones (an outer join's
+ * optional side) is not a plain pass-through. */
+static bool join_origin(const ak_op_t *op, int col, int *in, int *in_col, int *how)
+{
+    const join_t *j = (const join_t *)op;
+    int side = col < j->s[0].ncols ? 0 : 1;
+    if (col >= j->s[0].ncols + j->s[1].ncols || j->s[1 - side].outer)
+        return false;
+    *in = side;
+    *in_col = side ? col - j->s[0].ncols : col;
+    *how = AK_ORIGIN_SAME;
+    return true;
+}
+
+static const ak_op_vt_t join_vt = {"join",      join_step,  join_destroy, join_bytes, join_describe,
+                                   NULL,        NULL,       NULL,         join_save,  join_saved,
+                                   join_load,   NULL,       join_origin,  NULL};
 
 ak_op_t *ak_op_join_new(ak_op_t *l, ak_op_t *r, const ak_plan_t *p, const bool *need, const bool *lneed,
                         const bool *rneed, bool pull_left, ak_err_t *err)

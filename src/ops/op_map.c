@@ -436,8 +436,29 @@ static int map_load(ak_op_t *op, ak_opcx_t *cx, const void *k, size_t kn, const 
     return ak_mset_add(&m->index, key, 2, 1) ? ak_err_nomem(cx->err) : 0;
 }
 
-static const ak_op_vt_t map_vt = {"map",    map_step, map_destroy, map_bytes, map_describe, map_can_list,
-                                  map_list, NULL,     map_save,    map_saved, map_load};
+/* Columns a projection passes through, down the chain. */
+static bool map_origin(const ak_op_t *op, int col, int *in, int *in_col, int *how)
+{
+    const map_t *m = (const map_t *)op;
+    for (int i = m->n - 1; i >= 0; i--) {
+        const ak_plan_t *p = m->nodes[i];
+        if (p->kind == P_PROJECT) {
+            if (col >= p->ncols || p->exprs[col]->kind != EX_COL)
+                return false;
+            col = p->exprs[col]->col;
+        } else if (p->kind != P_FILTER && p->kind != P_TRIM) {
+            return false;
+        }
+    }
+    *in = 0;
+    *in_col = col;
+    *how = AK_ORIGIN_SAME;
+    return true;
+}
+
+static const ak_op_vt_t map_vt = {"map",      map_step, map_destroy, map_bytes, map_describe, map_can_list,
+                                  map_list,   NULL,     map_save,    map_saved, map_load,     NULL,
+                                  map_origin, NULL};
 
 ak_op_t *ak_op_map_new(ak_op_t *in, const ak_plan_t *const *nodes, const bool *const *needs, int n, const bool *inneed,
                        ak_err_t *err)

@@ -23,6 +23,7 @@
 #include "ak_alloc.h"
 #include "ak_dirty.h"
 #include "ak_ser.h"
+#include "ak_time.h"
 
 #include <string.h>
 
@@ -34,6 +35,7 @@ typedef struct part {
     uint32_t step;
     uint32_t lo;             /* first position changed in this step */
     uint32_t nflag;          /* entries flagged NEW or DIRTY */
+    bool based;              /* entry 0 is the base: the last row compaction retracted */
 } part_t;
 
 typedef struct sess {
@@ -78,6 +80,12 @@ typedef struct sess {
     ak_val_t *key, *x, *w1row, *buf[2], *tmpx, *lags, *listrow;
     size_t cap_lags;
     int64_t *v, *vc;
+    int *out_from;           /* per output column below the sums: the input column it passes, or -1 */
+    /* compaction (armed by the flow when retention makes it safe) */
+    bool armed;
+    bool have_low;
+    int64_t low_us;          /* no row not yet forgotten is older (a lower bound) */
+    uint64_t forgotten;      /* rows retracted by compaction so far */
 } sess_t;
 
 static ak_val_t *E_X(const sess_t *s, uint8_t *e) { (void)s; return (ak_val_t *)e; }
@@ -97,6 +105,37 @@ static void unpack_x(const sess_t *s, const ak_val_t *x, ak_val_t *row)
 }
 static uint64_t *E_FLAGS(const sess_t *s, uint8_t *e) { return (uint64_t *)(E_SUM(s, e) + 2 * s->k); }
 static uint8_t *ENT(const sess_t *s, const part_t *p, uint32_t i) { return p->e + (size_t)i * s->esize; }
+
+/* The first ORDER BY value of a kept row as µs (compaction orders by a
+ * timestamp or date); false for NULL. */
+static bool ord_us(const sess_t *s, const ak_val_t *x, int64_t *us)
+{
+    const ak_val_t *v = &x[s->ord_col[0]];
+    if (v->type == AK_TIMESTAMP)
+        *us = v->i;
+    else if (v->type == AK_DATE)
+        *us = v->i * AK_US_PER_DAY;
+    else
+        return false;
+    return true;
+}
+
+/* Whether two rows' running sums read the same (as emitted: a SUM of no
+ * non-NULL values is NULL); rows of one session do. */
+static bool same_sums(const sess_t *s, const int64_t *a, const int64_t *b)
+{
+    for (int c = 0; c < s->k; c++) {
+        bool na = !s->is_count[c] && !a[2 * c + 1], nb = !s->is_count[c] && !b[2 * c + 1];
+        if (na != nb || (!na && a[2 * c] != b[2 * c]))
+            return false;
+    }
+    return true;
+}
+
+static int behind(ak_opcx_t *cx, const char *what)
+{
+    return ak_errf(cx->err, AK_E_BEHIND, "session window: %s the rows already compacted", what);
+}
 
 /* ORDER BY comparison (NULLS LAST unless asked, DESC flips), no tiebreak. */
 static int cmp_ord(const sess_t *s, const ak_val_t *a, const ak_val_t *b)
@@ -354,6 +393,14 @@ static int settle(sess_t *s, ak_opcx_t *cx, part_t *p)
         start = p->n - 1;
     while (start > 0 && peers(s, E_X(s, ENT(s, p, start - 1)), E_X(s, ENT(s, p, start))))
         start--;
+    if (p->based) {
+        /* the base was emitted and retracted already: it only lends its
+         * LAG value and sums to the row after it */
+        if (*E_FLAGS(s, ENT(s, p, 0)) || (p->n > 1 && peers(s, E_X(s, ENT(s, p, 0)), E_X(s, ENT(s, p, 1)))))
+            return behind(cx, "a change reaches");
+        if (start == 0)
+            start = 1;
+    }
     int64_t cum[16], oldcum[16], gnew[16];
     for (int c = 0; c < 2 * k; c++)
         cum[c] = oldcum[c] = start ? E_SUM(s, ENT(s, p, start - 1))[c] : 0;
@@ -402,6 +449,9 @@ static int settle(sess_t *s, ak_opcx_t *cx, part_t *p)
                 }
             }
         }
+        /* a row that joins the base's session joins a forgotten one */
+        if (p->based && same_sums(s, gnew, E_SUM(s, ENT(s, p, 0))))
+            return behind(cx, "a late row joins a session among");
         int64_t gold_copy[16];
         if (gold)
             memcpy(gold_copy, gold, sizeof(int64_t) * 2 * (size_t)k);
@@ -489,13 +539,22 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
                 return ak_err_nomem(cx->err);
             s->touched[s->ntouched++] = g;
         }
+        int64_t t;
+        if (s->armed && w > 0 && ord_us(s, s->x, &t) && (!s->have_low || t < s->low_us)) {
+            s->low_us = t;
+            s->have_low = true;
+        }
         for (int64_t c = 0; c < (w > 0 ? w : -w); c++) {
             bool found;
             uint32_t at = seek(s, p, s->x, &found);
+            if (p->based && at == 0)
+                return behind(cx, w > 0 ? "a late row sorts before" : "a retraction reaches");
             if (w > 0) {
                 if (insert_at(s, p, at, s->x))
                     return ak_err_nomem(cx->err);
             } else {
+                if (!found && p->based)
+                    return behind(cx, "a retraction reaches");
                 if (!found)
                     return ak_errf(cx->err, AK_E_INTERNAL, "session window: a retracted row was never inserted");
                 /* a row added in this very step was never emitted: nothing to retract */
@@ -516,6 +575,118 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
             drop_part(s, g);
     }
     return 0;
+}
+
+/* ---- compaction ----
+ *
+ * Behind the horizon, whole sessions (runs of rows with the same running
+ * sums) whose last row is older are retracted downstream and dropped here,
+ * except their last row, which stays as the partition's base: the LAG value
+ * and sums the next row is derived from.  The flow arms this only when the
+ * output's retention has already cut every row those sessions produce, so
+ * the retractions change nothing visible.  A change that would read what
+ * was dropped (a row sorting before the base, a retraction of a dropped
+ * row, a row joining the base's session) fails with AK_E_BEHIND: the
+ * caller then rebuilds the state from the input logs. */
+static int compact_part(sess_t *s, ak_opcx_t *cx, uint32_t g, int64_t horizon, int64_t *low, bool *have_low)
+{
+    part_t *p = &s->parts[g];
+    uint32_t b0 = p->based ? 1 : 0, m = b0;
+    int64_t t;
+    while (m < p->n && ord_us(s, E_X(s, ENT(s, p, m)), &t) && t < horizon)
+        m++;
+    /* the last whole session before m: cut where the sums change */
+    uint32_t j = m;
+    while (j > b0 && j < p->n && same_sums(s, E_SUM(s, ENT(s, p, j - 1)), E_SUM(s, ENT(s, p, j))))
+        j--;
+    if (j > b0) {
+        s->cur_key = s->pkeys + (size_t)g * (size_t)s->npart;
+        for (uint32_t i = b0; i < j; i++)
+            if (retract(s, cx, ENT(s, p, i)))
+                return -1;
+        uint32_t drop = j - 1;
+        memmove(ENT(s, p, 0), ENT(s, p, drop), s->esize * (p->n - drop));
+        p->n -= drop;
+        p->based = true;
+        s->entries -= drop;
+        s->forgotten += j - b0;
+        ak_dirty_mark(&s->dirty, g);
+        if (p->cap > 8 && p->n < p->cap / 4) {
+            uint32_t nc = p->n * 2 > 4 ? p->n * 2 : 4;
+            uint8_t *ne = ak_realloc(p->e, s->esize * nc);
+            if (ne) {
+                s->entry_bytes -= (size_t)(p->cap - nc) * s->esize;
+                p->e = ne;
+                p->cap = nc;
+            }
+        }
+    }
+    for (uint32_t i = p->based ? 1 : 0; i < p->n; i++)
+        if (ord_us(s, E_X(s, ENT(s, p, i)), &t)) {
+            if (!*have_low || t < *low) {
+                *low = t;
+                *have_low = true;
+            }
+            break;
+        }
+    return 0;
+}
+
+static int session_compact(ak_op_t *op, ak_opcx_t *cx)
+{
+    sess_t *s = (sess_t *)op;
+    if (!s->armed || !s->have_low || cx->horizon_us <= s->low_us)
+        return 0;
+    int64_t low = 0;
+    bool have = false;
+    for (uint32_t g = 0; g < s->nparts; g++)
+        if (s->parts[g].n && compact_part(s, cx, g, cx->horizon_us, &low, &have))
+            return -1;
+    s->low_us = low;
+    s->have_low = have;
+    return 0;
+}
+
+bool ak_op_session_info(const ak_op_t *op, ak_session_info_t *out)
+{
+    if (op->vt->compact != session_compact)
+        return false;
+    const sess_t *s = (const sess_t *)op;
+    ak_type_t t = op->in[0]->types[s->pack.cols[s->ord_col[0]]];
+    if (s->nord < 1 || s->desc[0] || s->k != 1 || s->rows_frame || (t != AK_TIMESTAMP && t != AK_DATE))
+        return false;
+    *out = (ak_session_info_t){s->npart, s->part_out, s->n2, s->pack.cols[s->ord_col[0]]};
+    return true;
+}
+
+void ak_op_session_arm(ak_op_t *op)
+{
+    sess_t *s = (sess_t *)op;
+    s->armed = true;
+    /* the lowest row still held, so a compaction step knows when to look */
+    for (uint32_t g = 0; g < s->nparts; g++) {
+        const part_t *p = &s->parts[g];
+        int64_t t;
+        for (uint32_t i = p->based ? 1 : 0; i < p->n; i++)
+            if (ord_us(s, E_X(s, ENT(s, p, i)), &t)) {
+                if (!s->have_low || t < s->low_us) {
+                    s->low_us = t;
+                    s->have_low = true;
+                }
+                break;
+            }
+    }
+}
+
+static bool session_origin(const ak_op_t *op, int col, int *in, int *in_col, int *how)
+{
+    const sess_t *s = (const sess_t *)op;
+    if (col >= s->n2 || s->out_from[col] < 0)
+        return false;
+    *in = 0;
+    *in_col = s->out_from[col];
+    *how = AK_ORIGIN_SAME;
+    return true;
 }
 
 static void session_destroy(ak_op_t *op)
@@ -547,6 +718,7 @@ static void session_destroy(ak_op_t *op)
     ak_free(s->listrow);
     ak_free(s->v);
     ak_free(s->vc);
+    ak_free(s->out_from);
     ak_dirty_free(&s->dirty);
 }
 
@@ -572,6 +744,9 @@ static void session_describe(const ak_op_t *op, ak_buf_t *out)
     ak_buf_printf(out, "%s); each partition keeps its rows sorted with their LAG value and sums, and a change "
                        "re-derives from its position on (%zu partitions, %llu rows, %zu bytes a row)",
                   s->rows_frame ? " ROWS" : "", s->live, (unsigned long long)s->entries, s->esize);
+    if (s->armed)
+        ak_buf_printf(out, "; sessions older than the retention horizon are compacted to one base row per partition "
+                           "(%llu rows forgotten)", (unsigned long long)s->forgotten);
 }
 
 /* Which partition key column each of cols is; false unless cols are exactly
@@ -615,7 +790,7 @@ static int session_list(ak_op_t *op, ak_opcx_t *cx, const int *cols, const ak_va
     part_t *p = &s->parts[g];
     s->cur_key = s->pkeys + (size_t)g * (size_t)s->npart;
     ak_val_t *row = s->listrow;
-    for (uint32_t i = 0; i < p->n; i++) {
+    for (uint32_t i = p->based ? 1 : 0; i < p->n; i++) {
         uint8_t *en = ENT(s, p, i);
         const ak_val_t *y;
         if (chain(s, cx, E_X(s, en), E_LAGV(s, en), &y))
@@ -642,7 +817,7 @@ static int put_part(sess_t *s, uint32_t g, ak_buf_t *k, ak_buf_t *v, const ak_st
     ak_buf_clear(k);
     ak_buf_clear(v);
     ak_ser_row(k, s->pkeys + (size_t)g * (size_t)s->npart, s->npart);
-    ak_buf_put_uvarint(v, p->n);
+    ak_buf_put_uvarint(v, (uint64_t)p->n << 1 | p->based);
     for (uint32_t i = 0; i < p->n; i++) {
         uint8_t *e = ENT(s, p, i);
         ak_ser_row(v, E_X(s, e), s->pack.n);
@@ -712,6 +887,8 @@ static int session_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, 
             return ak_err_nomem(cx->err);
     ak_rd_init(&rv, val, vn);
     uint64_t n = ak_rd_uvar(&rv);
+    bool based = n & 1;
+    n >>= 1;
     if (r.bad || !ak_rd_done(&r) || rv.bad || n == 0 || n > vn)
         return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: malformed session partition");
     uint32_t g = find_part(s, s->key, ak_row_hash(s->key, s->npart), true);
@@ -726,6 +903,7 @@ static int session_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, 
     p->e = ne;
     s->entry_bytes += ((size_t)n - p->cap) * s->esize;
     p->cap = (uint32_t)n;
+    p->based = based;
     for (uint32_t i = 0; i < n && !rv.bad; i++) {
         uint8_t *e = ENT(s, p, i);
         memset(e, 0, s->esize);
@@ -743,6 +921,15 @@ static int session_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, 
     }
     if (rv.bad || !ak_rd_done(&rv))
         return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: malformed session partition");
+    int64_t t;
+    for (uint32_t i = p->based ? 1 : 0; s->nord && i < p->n; i++)
+        if (ord_us(s, E_X(s, ENT(s, p, i)), &t)) {
+            if (!s->have_low || t < s->low_us) {
+                s->low_us = t;
+                s->have_low = true;
+            }
+            break;
+        }
     return 0;
 }
 
@@ -758,7 +945,7 @@ static bool session_oldest(const ak_op_t *op, ak_buf_t *out)
     for (uint32_t g = 0; g < s->nparts; g++) {
         const part_t *p = &s->parts[g];
         const ak_val_t *newest = NULL;
-        for (uint32_t j = 0; j < p->n && !newest; j++) {
+        for (uint32_t j = 0; j + (p->based ? 1 : 0) < p->n && !newest; j++) {
             const ak_val_t *x = E_X(s, ENT(s, p, s->desc[0] ? j : p->n - 1 - j));
             if (x[s->ord_col[0]].type != AK_NULL)
                 newest = &x[s->ord_col[0]];
@@ -784,7 +971,7 @@ static bool session_oldest(const ak_op_t *op, ak_buf_t *out)
 
 static const ak_op_vt_t session_vt = {"session",    session_step, session_destroy, session_bytes, session_describe,
                                       session_can_list, session_list, session_keys, session_save, session_saved,
-                                      session_load, session_oldest};
+                                      session_load, session_oldest, session_origin, session_compact};
 
 static int lag_arg_col(const ak_plan_t *w1)
 {
@@ -911,6 +1098,10 @@ ak_op_t *ak_op_session_new(ak_op_t *in, const ak_plan_t *w1, const ak_plan_t *co
     s->has_lag = false;
     for (int c = 0; c < s->n2 && c < wide; c++)
         s->has_lag |= dep[c] && (!need || need[c]);
+    if (!(s->out_from = ak_malloc(sizeof(int) * (size_t)(s->n2 + 1))))
+        goto nomem;
+    for (int c = 0; c < s->n2; c++)
+        s->out_from[c] = c < wide && from[c] < s->n0 ? from[c] : -1;
     for (int i = 0; i < s->npart; i++) {
         s->part_out[i] = -1;
         for (int c = 0; c < s->n2 && c < wide && s->part_out[i] < 0; c++)

@@ -83,6 +83,14 @@ int ak_gate_push(ak_gate_t *g, size_t input, const ak_val_t *row, int64_t w, ak_
     return 0;
 }
 
+bool ak_gate_reads(const ak_gate_t *g, size_t input)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (g->c[i].flow && ak_flow_reads(g->c[i].flow, input))
+            return true;
+    return false;
+}
+
 int ak_gate_push_this(ak_gate_t *g, const ak_delta_t *d, ak_err_t *err)
 {
     for (size_t i = 0; i < g->n; i++)

@@ -26,6 +26,8 @@ int ak_gate_new(const ak_manifest_t *m, const ak_flow_input_t *inputs, size_t ni
 void ak_gate_free(ak_gate_t *g);
 int ak_gate_push(ak_gate_t *g, size_t input, const ak_val_t *row, int64_t w, ak_err_t *err);
 /* The candidate's changes. */
+/* Whether some check reads input i itself (not only {{ this }}). */
+bool ak_gate_reads(const ak_gate_t *g, size_t input);
 int ak_gate_push_this(ak_gate_t *g, const ak_delta_t *d, ak_err_t *err);
 /* Brings every check up to date (without evaluating results). */
 int ak_gate_advance(ak_gate_t *g, int64_t now_us, ak_err_t *err);

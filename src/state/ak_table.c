@@ -35,6 +35,11 @@ struct ak_table {
     bool newer_wins;
     bool have_newest;
     int64_t newest;                /* the newest temporal cursor value applied (µs) */
+    bool forgot;                   /* rows older than forgot_us were dropped (ak_table_forget) */
+    int64_t forgot_us;
+    bool forgot_dirty;             /* forgot_us changed since the last checkpoint */
+    bool have_low;
+    int64_t low_us;                /* no live row has an older cursor (a lower bound) */
     ak_rel_t *rows;
     uint8_t *alive;
     uint64_t *rid;                 /* per row: its number in checkpoints (compaction moves rows) */
@@ -400,9 +405,10 @@ static int add_row(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
     return t->listener ? t->listener(t->listener_ctx, NULL, ak_rel_row(t->rows, r), err) : 0;
 }
 
-static int kill_row(ak_table_t *t, size_t r, ak_err_t *err)
+/* Removes live row r, telling the listener unless it is only forgotten. */
+static int kill_row(ak_table_t *t, size_t r, bool tell, ak_err_t *err)
 {
-    if (t->listener && t->listener(t->listener_ctx, ak_rel_row(t->rows, r), NULL, err))
+    if (tell && t->listener && t->listener(t->listener_ctx, ak_rel_row(t->rows, r), NULL, err))
         return -1;
     unindex_row(t, r);
     group_remove(t, r);
@@ -482,7 +488,7 @@ static int delete_keyless(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
         return 0;
     }
     t->st.deletes++;
-    return kill_row(t, found, err);
+    return kill_row(t, found, true, err);
 }
 
 static int truncate_all(ak_table_t *t, ak_err_t *err)
@@ -503,6 +509,24 @@ static int truncate_all(ak_table_t *t, ak_err_t *err)
     return ak_hidx_init(&t->kidx, 1024) ? ak_err_nomem(err) : 0;
 }
 
+static bool cursor_us(const ak_val_t *c, int64_t *us)
+{
+    if (c->type != AK_TIMESTAMP && c->type != AK_DATE)
+        return false;
+    *us = c->type == AK_TIMESTAMP ? c->i : c->i * AK_US_PER_DAY;
+    return true;
+}
+
+static int behind(const ak_table_t *t, const ak_val_t *c, const char *what, ak_err_t *err)
+{
+    ak_buf_t when = AK_BUF_INIT;
+    ak_val_to_text(c, &when);
+    ak_errf(err, AK_E_BEHIND, "%s with %s %s reaches rows dropped by compaction (older than the horizon)", what,
+            t->names[t->cursor], when.data && !when.oom ? when.data : "NULL");
+    ak_buf_free(&when);
+    return -1;
+}
+
 int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
 {
     ak_val_t tmp[AK_MAX_COLUMNS];
@@ -512,10 +536,17 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
         const ak_rec_t *rec = &b->recs[i];
         if (t->cursor >= 0) {
             const ak_val_t *c = &rec->v[t->kept[t->cursor]];
-            int64_t us = c->type == AK_TIMESTAMP ? c->i : c->type == AK_DATE ? c->i * AK_US_PER_DAY : 0;
-            if ((c->type == AK_TIMESTAMP || c->type == AK_DATE) && (!t->have_newest || us > t->newest)) {
+            int64_t us;
+            bool temporal = cursor_us(c, &us);
+            if (temporal && (!t->have_newest || us > t->newest)) {
                 t->newest = us;
                 t->have_newest = true;
+            }
+            if (t->forgot && temporal && us < t->forgot_us && rec->op != AK_OP_TRUNCATE)
+                return behind(t, c, rec->op == AK_OP_DELETE ? "a delete" : "a row", err);
+            if (temporal && (!t->have_low || us < t->low_us)) {
+                t->low_us = us;
+                t->have_low = true;
             }
         }
         if (rec->op == AK_OP_TRUNCATE) {
@@ -528,8 +559,13 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
                 if (add_row(t, rec, err))
                     return -1;
                 t->st.upserts++;
-            } else if (delete_keyless(t, rec, err)) {
-                return -1;
+            } else {
+                uint64_t unmatched = t->st.deletes_unmatched;
+                if (delete_keyless(t, rec, err))
+                    return -1;
+                /* without its cursor, a delete may have been for a dropped row */
+                if (t->forgot && t->st.deletes_unmatched != unmatched)
+                    return behind(t, &rec->v[t->kept[t->cursor]], "a delete", err);
             }
             continue;
         }
@@ -540,7 +576,7 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
                 t->st.deletes_unmatched++;
             } else {
                 t->st.deletes++;
-                if (kill_row(t, r, err))
+                if (kill_row(t, r, true, err))
                     return -1;
             }
             continue;
@@ -612,6 +648,33 @@ static int compact(ak_table_t *t, ak_err_t *err)
     return t->keyfn ? regroup_all(t, err) : 0;
 }
 
+int ak_table_forget(ak_table_t *t, int64_t before_us, ak_err_t *err)
+{
+    if (t->cursor < 0 || t->nkey || (t->forgot && before_us <= t->forgot_us))
+        return 0;
+    t->forgot = true;
+    t->forgot_us = before_us;
+    t->forgot_dirty = true;
+    if (t->have_low && before_us <= t->low_us)
+        return 0;
+    bool have = false;
+    int64_t low = 0, us;
+    for (size_t r = 0; r < t->rows->nrows; r++) {
+        if (!t->alive[r] || !cursor_us(&ak_rel_row(t->rows, r)[t->cursor], &us))
+            continue;
+        if (us >= before_us) {
+            if (!have || us < low)
+                low = us;
+            have = true;
+            continue;
+        }
+        kill_row(t, r, false, err);
+    }
+    t->low_us = low;
+    t->have_low = have;
+    return t->ndead > t->nlive ? compact(t, err) : 0;
+}
+
 int ak_table_rel(ak_table_t *t, const ak_rel_t **out, ak_err_t *err)
 {
     if (t->ndead && compact(t, err))
@@ -640,6 +703,8 @@ const char *const *ak_table_names(const ak_table_t *t) { return t->names; }
 const ak_type_t *ak_table_types(const ak_table_t *t) { return t->types; }
 
 /* ---- checkpoints ---- */
+
+#define FORGOT_KEY "\xff" /* never a whole uvarint */
 
 static int save_row(ak_table_t *t, size_t r, ak_buf_t *k, ak_buf_t *v, const ak_state_out_t *out, ak_err_t *err)
 {
@@ -688,16 +753,35 @@ int ak_table_save(ak_table_t *t, bool full, const ak_state_out_t *out, ak_err_t 
         if (rc == 0)
             rc = ak_dirty_each(&t->dirty, save_dirty, &c);
     }
+    /* the compaction horizon: one record under a key no row number has */
+    if (rc == 0 && t->forgot && (full || t->forgot_dirty)) {
+        ak_buf_clear(&v);
+        ak_buf_put_svarint(&v, t->forgot_us);
+        rc = v.oom ? ak_err_nomem(err) : ak_state_put(out, FORGOT_KEY, 1, v.data, v.len, err);
+    }
     ak_buf_free(&k);
     ak_buf_free(&v);
     return rc;
 }
 
-void ak_table_saved(ak_table_t *t) { ak_dirty_saved(&t->dirty); }
+void ak_table_saved(ak_table_t *t)
+{
+    ak_dirty_saved(&t->dirty);
+    t->forgot_dirty = false;
+}
 
 int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
 {
     t->dirty.track = true;
+    if (kn == 1 && memcmp(key, FORGOT_KEY, 1) == 0) {
+        ak_rd_t rd;
+        ak_rd_init(&rd, val, vn);
+        t->forgot_us = ak_rd_svar(&rd);
+        if (rd.bad || !ak_rd_done(&rd))
+            return ak_errf(err, AK_E_CORRUPT, "checkpoint: malformed compaction horizon");
+        t->forgot = true;
+        return 0;
+    }
     uint64_t rid = 0;
     size_t used = ak_get_uvarint(key, kn, &rid);
     ak_val_t tmp[AK_MAX_COLUMNS];
@@ -718,6 +802,11 @@ int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, si
     t->rid[r] = rid;
     if (rid >= t->next_rid)
         t->next_rid = rid + 1;
+    int64_t us;
+    if (t->cursor >= 0 && cursor_us(&row[t->cursor], &us) && (!t->have_low || us < t->low_us)) {
+        t->low_us = us;
+        t->have_low = true;
+    }
     if (index_row(t, r))
         return ak_err_nomem(err);
     t->nlive++;

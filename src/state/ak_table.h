@@ -74,6 +74,12 @@ int ak_table_save(ak_table_t *t, bool full, const ak_state_out_t *out, ak_err_t 
 void ak_table_saved(ak_table_t *t);
 int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err);
 
+/* Compaction of a keyless input: drops (without telling the listener) the
+ * rows whose DATE/TIMESTAMP cursor is older than before_us.  From then on a
+ * record older than that, or a delete that matches no row, fails apply with
+ * AK_E_BEHIND: it may concern a dropped row.  The horizon is checkpointed. */
+int ak_table_forget(ak_table_t *t, int64_t before_us, ak_err_t *err);
+
 /* The newest DATE/TIMESTAMP cursor value of any record applied since the
  * table was made (as µs; not kept in checkpoints): the input's event time. */
 bool ak_table_newest(const ak_table_t *t, int64_t *us);

@@ -12,6 +12,7 @@ failure.
 """
 import json
 import os
+import re
 import shutil
 import sqlite3
 import signal
@@ -1043,6 +1044,119 @@ def retention_deletes_expired_rows_everywhere():
         e.ak("product", "deploy", "user_sessions", "--version", "1.1.0", "--dir", man)
         run_once(e, env=now)
         same_rows(e.rows(env=now), want, "retained rows after a rebuild")
+    finally:
+        e.close()
+
+
+@test
+def compaction_bounds_state_and_applies_late_changes_exactly():
+    """With a 1-day retention, the state of sessions behind the horizon is
+    compacted: the input table and the session window hold about a day of
+    events, not the history.  A late event behind the horizon (opening a
+    session, so the user's later sessions are renumbered), a CDC delete of a
+    compacted event, and a late event read by a run that crashed before its
+    checkpoint, are each applied exactly by a rebuild from the logs."""
+    import datetime
+    e = Env("compaction")
+    src = os.path.join(e.dir, "src")
+    try:
+        gen(src, 16000, 300, 47, ["--null-user-fraction", "0"])
+        with open(os.path.join(src, "clickstream.ndjson")) as f:
+            evs = [json.loads(l) for l in f]
+        evs.sort(key=lambda v: v.get("event_time") or "")
+        cut = plus_minutes(evs[0]["event_time"], 4 * 24 * 60)
+        evs = [v for v in evs if v["event_time"] < cut]
+        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
+        click = os.path.join(e.data, "clickstream.ndjson")
+        prof = [os.path.join(e.data, "user_profiles.ndjson")]
+        man = manifests_with(e, "output.yaml", "days: 90", "days: 1")
+        e.setup(manifests=man)
+
+        def ts(s):
+            return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+        def iso(t):
+            return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+        def compare(what):
+            now = {"AKILI_NOW": plus_minutes(last_event_time(click), 5)}
+            horizon = ts(last_event_time(click)) - datetime.timedelta(days=1)
+            want = [r for r in oracle_rows([click], prof, e.dir) if ts(json.loads(r)["session_start"]) >= horizon]
+            same_rows(e.rows(env=now), want, what)
+            return now, want
+
+        def holders():
+            rep = json.loads(e.ak("state", "inspect", "user_sessions", "--format", "json").stdout)
+            return {h["name"]: h for h in rep["holders"]}
+
+        quarter = len(evs) // 4
+        for k in range(4):
+            write_events(click, evs[k * quarter:(k + 1) * quarter if k < 3 else len(evs)])
+            run_once(e, env={"AKILI_NOW": plus_minutes(last_event_time(click), 5)})
+            now, want = compare(f"after part {k}")
+        h = holders()
+        consumed = len(evs)
+        table, sess = h["input clickstream"], h["#1 session"]
+        check(table["keys"] < consumed * 0.45, f"the input table holds {table['keys']} of {consumed} events")
+        forgotten = int(re.search(r"\((\d+) rows forgotten\)", sess["what"]).group(1))
+        rows = int(re.search(r"partitions, (\d+) rows", sess["what"]).group(1))
+        check(forgotten > consumed * 0.4 and rows < consumed * 0.6, f"session window: {sess['what']}")
+        check("0 rebuilds" in table["what"], table["what"])
+
+        # a late event 30 hours behind the newest, in a gap of its user's
+        # events: a new session, so that user's retained sessions renumber
+        newest = ts(last_event_time(click))
+        late_t = newest - datetime.timedelta(hours=30)
+        by_user = {}
+        for v in evs:
+            by_user.setdefault(v["user_id"], []).append(ts(v["event_time"]))
+        user = next(u for u, times in sorted(by_user.items())
+                    if all(abs((t - late_t).total_seconds()) > 3600 for t in times)
+                    and any(t > newest - datetime.timedelta(hours=20) for t in times))
+        before = [r for r in want if json.loads(r)["user_id"] == user]
+
+        def commit_seq():
+            c = sqlite3.connect(os.path.join(e.home, "serving", "analytics.db"))
+            try:
+                return c.execute("SELECT commit_seq FROM _akili_tables WHERE name = 'user_sessions'").fetchone()[0]
+            finally:
+                c.close()
+
+        seq = commit_seq()
+        write_events(click, [{"event_id": "late-1", "user_id": user, "page_url": "/late", "referrer_url": None,
+                              "user_agent": "ua", "ip_address": "10.0.0.1", "event_time": iso(late_t),
+                              "session_id": "s"}])
+        p = run_once(e, env=now)
+        now, want = compare("after a late event behind the horizon")
+        check("rebuilding the state from the input logs" in p.stderr, f"a rebuild: {p.stderr[-1500:]}")
+        after = [r for r in want if json.loads(r)["user_id"] == user]
+        check(before and after and before != after, f"{user}'s retained sessions renumbered: {before} {after}")
+        check("1 rebuilds" in holders()["input clickstream"]["what"], "one rebuild counted")
+        check(commit_seq() > seq, f"commit numbers go on after a rebuild: {seq} -> {commit_seq()}")
+
+        # a CDC delete of an event compacted away
+        old = next(v for v in evs if ts(v["event_time"]) < newest - datetime.timedelta(hours=40))
+        write_events(click, [{"op": "d", "before": old, "after": None, "ts_ms": 1}])
+        p = run_once(e, env=now)
+        compare("after a delete behind the horizon")
+        check("rebuilding the state" in p.stderr, f"a rebuild for the delete: {p.stderr[-1500:]}")
+
+        # a crash after the late event is committed: the restart rebuilds
+        write_events(click, [{"event_id": "late-2", "user_id": user, "page_url": "/later", "referrer_url": None,
+                              "user_agent": "ua", "ip_address": "10.0.0.1",
+                              "event_time": iso(late_t - datetime.timedelta(hours=3)), "session_id": "s"}])
+        proc = subprocess.Popen([e.bin, "run", "start", "user_sessions", "--once"],
+                                env=dict(e.env, AKILI_CRASH_AT="positions-committed", **now),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc.wait(timeout=300)
+        check(proc.returncode != 0, "the crash point was reached")
+        p = run_once(e, env=now)
+        compare("after a crash with a late event in the log")
+        check("rebuilding the state" in p.stderr, f"the restart rebuilds: {p.stderr[-1500:]}")
+        # and the state is compacted again
+        run_once(e, env=now)
+        compare("after the next run")
+        check(holders()["input clickstream"]["keys"] < consumed * 0.45, "compacted again")
     finally:
         e.close()
 
