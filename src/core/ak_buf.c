@@ -143,6 +143,16 @@ size_t ak_get_svarint(const uint8_t *p, size_t n, int64_t *out)
     return k;
 }
 
+void ak_buf_put_indented(ak_buf_t *b, const char *text, const char *indent)
+{
+    for (const char *p = text ? text : ""; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        ak_buf_printf(b, "%s%.*s\n", indent, (int)len, p);
+        p += len + (e ? 1 : 0);
+    }
+}
+
 void ak_buf_put_json_str(ak_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

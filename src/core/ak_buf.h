@@ -42,6 +42,9 @@ void ak_buf_put_uvarint(ak_buf_t *b, uint64_t v);
 void ak_buf_put_svarint(ak_buf_t *b, int64_t v);
 /* JSON string literal with quotes and escapes. */
 void ak_buf_put_json_str(ak_buf_t *b, const char *s, size_t n);
+/* Appends text (NULL: nothing) line by line, each line prefixed by indent
+ * and ended by a newline. */
+void ak_buf_put_indented(ak_buf_t *b, const char *text, const char *indent);
 /* Hands the bytes to the caller (who ak_free()s them); the buffer is reset. */
 char *ak_buf_steal(ak_buf_t *b);
 

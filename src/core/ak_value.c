@@ -272,6 +272,17 @@ size_t ak_fmt_double_js(double d, char *out, size_t cap)
     return o;
 }
 
+bool ak_val_time_us(const ak_val_t *v, int64_t *us)
+{
+    if (v->type == AK_TIMESTAMP)
+        *us = v->i;
+    else if (v->type == AK_DATE)
+        *us = v->i * AK_US_PER_DAY;
+    else
+        return false;
+    return true;
+}
+
 void ak_val_to_text(const ak_val_t *v, ak_buf_t *out)
 {
     char tmp[64];

@@ -75,6 +75,9 @@ uint64_t ak_val_hash(const ak_val_t *v, uint64_t seed);
  * UTC ("2026-11-01T10:00:00.123Z"), booleans true/false.  NULL appends
  * nothing (callers decide how NULL looks). */
 void ak_val_to_text(const ak_val_t *v, ak_buf_t *out);
+/* A DATE (at its midnight) or TIMESTAMP as µs since the epoch; false for
+ * any other value, NULL included. */
+bool ak_val_time_us(const ak_val_t *v, int64_t *us);
 /* Shortest decimal that reads back as the same double, laid out as
  * Python's repr ("0.1", "2.0", "1e+16"). */
 size_t ak_fmt_double(double d, char *out, size_t cap);

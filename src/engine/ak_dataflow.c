@@ -318,13 +318,7 @@ void ak__dataflow_explain(const ak_dataflow_t *df, ak_buf_t *out)
                          "operators (inputs first):\n");
         ak_buf_t tmp = AK_BUF_INIT;
         ak_flow_explain(df->flow, &tmp);
-        const char *p = tmp.data ? tmp.data : "";
-        while (*p) {
-            const char *e = strchr(p, '\n');
-            size_t len = e ? (size_t)(e - p) : strlen(p);
-            ak_buf_printf(out, "  %.*s\n", (int)len, p);
-            p += len + (e ? 1 : 0);
-        }
+        ak_buf_put_indented(out, tmp.data, "  ");
         ak_buf_free(&tmp);
     } else {
         ak_buf_printf(out, "transform: re-evaluated whole on every micro-batch with changes, because %s\n", why);
@@ -350,7 +344,7 @@ void ak__dataflow_explain(const ak_dataflow_t *df, ak_buf_t *out)
                                "the retention horizon", d->name);
             if (late > o->retention_days * AK_US_PER_DAY)
                 ak_buf_printf(out, " (or %.0f hours before the newest `%s`: compute.allowed_lateness)",
-                              (double)late / 3.6e9, d->cursor_field);
+                              (double)late / AK_US_PER_HOUR, d->cursor_field);
             ak_buf_puts(out, "; a change older than that rebuilds the state from the input logs\n");
         } else if (df->compact_why[0]) {
             ak_buf_printf(out, "state compaction: none (%s)\n", df->compact_why);

@@ -34,17 +34,7 @@ struct ak_retain {
 };
 
 /* The column as µs, false for NULL (kept forever). */
-static bool when(const ak_retain_t *r, const ak_val_t *row, int64_t *us)
-{
-    const ak_val_t *v = &row[r->col];
-    if (v->type == AK_TIMESTAMP)
-        *us = v->i;
-    else if (v->type == AK_DATE)
-        *us = v->i * AK_US_PER_DAY;
-    else
-        return false;
-    return true;
-}
+static bool when(const ak_retain_t *r, const ak_val_t *row, int64_t *us) { return ak_val_time_us(&row[r->col], us); }
 
 static int64_t hour_of(int64_t us) { return us >= 0 ? us / HOUR_US : -((-us + HOUR_US - 1) / HOUR_US); }
 

@@ -23,7 +23,6 @@
 #include "ak_alloc.h"
 #include "ak_dirty.h"
 #include "ak_ser.h"
-#include "ak_time.h"
 
 #include <string.h>
 
@@ -83,7 +82,7 @@ typedef struct sess {
     int *out_from;           /* per output column below the sums: the input column it passes, or -1 */
     /* compaction (armed by the flow when retention makes it safe) */
     bool armed;
-    bool have_low;
+    bool have_low;           /* (kept armed or not, so arming needs no scan) */
     int64_t low_us;          /* no row not yet forgotten is older (a lower bound) */
     uint64_t forgotten;      /* rows retracted by compaction so far */
 } sess_t;
@@ -107,17 +106,31 @@ static uint64_t *E_FLAGS(const sess_t *s, uint8_t *e) { return (uint64_t *)(E_SU
 static uint8_t *ENT(const sess_t *s, const part_t *p, uint32_t i) { return p->e + (size_t)i * s->esize; }
 
 /* The first ORDER BY value of a kept row as µs (compaction orders by a
- * timestamp or date); false for NULL. */
+ * timestamp or date); false for NULL or without an ORDER BY. */
 static bool ord_us(const sess_t *s, const ak_val_t *x, int64_t *us)
 {
-    const ak_val_t *v = &x[s->ord_col[0]];
-    if (v->type == AK_TIMESTAMP)
-        *us = v->i;
-    else if (v->type == AK_DATE)
-        *us = v->i * AK_US_PER_DAY;
-    else
-        return false;
-    return true;
+    return s->nord && ak_val_time_us(&x[s->ord_col[0]], us);
+}
+
+/* Lowers the bound below which no row not yet forgotten lies to x's time. */
+static void note_low(sess_t *s, const ak_val_t *x)
+{
+    int64_t t;
+    if (ord_us(s, x, &t) && (!s->have_low || t < s->low_us)) {
+        s->low_us = t;
+        s->have_low = true;
+    }
+}
+
+/* ... to partition p's oldest row (sorted: the first timed one after the base). */
+static void note_part_low(sess_t *s, const part_t *p)
+{
+    int64_t t;
+    for (uint32_t i = p->based ? 1 : 0; i < p->n; i++)
+        if (ord_us(s, E_X(s, ENT(s, p, i)), &t)) {
+            note_low(s, E_X(s, ENT(s, p, i)));
+            return;
+        }
 }
 
 /* Whether two rows' running sums read the same (as emitted: a SUM of no
@@ -539,11 +552,8 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
                 return ak_err_nomem(cx->err);
             s->touched[s->ntouched++] = g;
         }
-        int64_t t;
-        if (s->armed && w > 0 && ord_us(s, s->x, &t) && (!s->have_low || t < s->low_us)) {
-            s->low_us = t;
-            s->have_low = true;
-        }
+        if (w > 0)
+            note_low(s, s->x);
         for (int64_t c = 0; c < (w > 0 ? w : -w); c++) {
             bool found;
             uint32_t at = seek(s, p, s->x, &found);
@@ -588,7 +598,7 @@ static int session_step(ak_op_t *op, ak_opcx_t *cx)
  * was dropped (a row sorting before the base, a retraction of a dropped
  * row, a row joining the base's session) fails with AK_E_BEHIND: the
  * caller then rebuilds the state from the input logs. */
-static int compact_part(sess_t *s, ak_opcx_t *cx, uint32_t g, int64_t horizon, int64_t *low, bool *have_low)
+static int compact_part(sess_t *s, ak_opcx_t *cx, uint32_t g, int64_t horizon)
 {
     part_t *p = &s->parts[g];
     uint32_t b0 = p->based ? 1 : 0, m = b0;
@@ -621,14 +631,7 @@ static int compact_part(sess_t *s, ak_opcx_t *cx, uint32_t g, int64_t horizon, i
             }
         }
     }
-    for (uint32_t i = p->based ? 1 : 0; i < p->n; i++)
-        if (ord_us(s, E_X(s, ENT(s, p, i)), &t)) {
-            if (!*have_low || t < *low) {
-                *low = t;
-                *have_low = true;
-            }
-            break;
-        }
+    note_part_low(s, p);
     return 0;
 }
 
@@ -637,13 +640,10 @@ static int session_compact(ak_op_t *op, ak_opcx_t *cx)
     sess_t *s = (sess_t *)op;
     if (!s->armed || !s->have_low || cx->horizon_us <= s->low_us)
         return 0;
-    int64_t low = 0;
-    bool have = false;
+    s->have_low = false; /* recomputed from what stays */
     for (uint32_t g = 0; g < s->nparts; g++)
-        if (s->parts[g].n && compact_part(s, cx, g, cx->horizon_us, &low, &have))
+        if (s->parts[g].n && compact_part(s, cx, g, cx->horizon_us))
             return -1;
-    s->low_us = low;
-    s->have_low = have;
     return 0;
 }
 
@@ -659,24 +659,7 @@ bool ak_op_session_info(const ak_op_t *op, ak_session_info_t *out)
     return true;
 }
 
-void ak_op_session_arm(ak_op_t *op)
-{
-    sess_t *s = (sess_t *)op;
-    s->armed = true;
-    /* the lowest row still held, so a compaction step knows when to look */
-    for (uint32_t g = 0; g < s->nparts; g++) {
-        const part_t *p = &s->parts[g];
-        int64_t t;
-        for (uint32_t i = p->based ? 1 : 0; i < p->n; i++)
-            if (ord_us(s, E_X(s, ENT(s, p, i)), &t)) {
-                if (!s->have_low || t < s->low_us) {
-                    s->low_us = t;
-                    s->have_low = true;
-                }
-                break;
-            }
-    }
-}
+void ak_op_session_arm(ak_op_t *op) { ((sess_t *)op)->armed = true; }
 
 static bool session_origin(const ak_op_t *op, int col, int *in, int *in_col, int *how)
 {
@@ -921,15 +904,7 @@ static int session_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, 
     }
     if (rv.bad || !ak_rd_done(&rv))
         return ak_errf(cx->err, AK_E_CORRUPT, "checkpoint: malformed session partition");
-    int64_t t;
-    for (uint32_t i = p->based ? 1 : 0; s->nord && i < p->n; i++)
-        if (ord_us(s, E_X(s, ENT(s, p, i)), &t)) {
-            if (!s->have_low || t < s->low_us) {
-                s->low_us = t;
-                s->have_low = true;
-            }
-            break;
-        }
+    note_part_low(s, p);
     return 0;
 }
 

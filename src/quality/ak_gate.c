@@ -175,13 +175,7 @@ void ak_gate_explain(const ak_gate_t *g, ak_buf_t *out)
         }
         ak_buf_t tmp = AK_BUF_INIT;
         ak_flow_explain(c->flow, &tmp);
-        const char *p = tmp.data ? tmp.data : "";
-        while (*p) {
-            const char *e = strchr(p, '\n');
-            size_t len = e ? (size_t)(e - p) : strlen(p);
-            ak_buf_printf(out, "  %.*s\n", (int)len, p);
-            p += len + (e ? 1 : 0);
-        }
+        ak_buf_put_indented(out, tmp.data, "  ");
         ak_buf_free(&tmp);
     }
 }

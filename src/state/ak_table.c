@@ -509,12 +509,12 @@ static int truncate_all(ak_table_t *t, ak_err_t *err)
     return ak_hidx_init(&t->kidx, 1024) ? ak_err_nomem(err) : 0;
 }
 
-static bool cursor_us(const ak_val_t *c, int64_t *us)
+static void note_low(ak_table_t *t, int64_t us)
 {
-    if (c->type != AK_TIMESTAMP && c->type != AK_DATE)
-        return false;
-    *us = c->type == AK_TIMESTAMP ? c->i : c->i * AK_US_PER_DAY;
-    return true;
+    if (!t->have_low || us < t->low_us) {
+        t->low_us = us;
+        t->have_low = true;
+    }
 }
 
 static int behind(const ak_table_t *t, const ak_val_t *c, const char *what, ak_err_t *err)
@@ -537,17 +537,15 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
         if (t->cursor >= 0) {
             const ak_val_t *c = &rec->v[t->kept[t->cursor]];
             int64_t us;
-            bool temporal = cursor_us(c, &us);
+            bool temporal = ak_val_time_us(c, &us);
             if (temporal && (!t->have_newest || us > t->newest)) {
                 t->newest = us;
                 t->have_newest = true;
             }
             if (t->forgot && temporal && us < t->forgot_us && rec->op != AK_OP_TRUNCATE)
                 return behind(t, c, rec->op == AK_OP_DELETE ? "a delete" : "a row", err);
-            if (temporal && (!t->have_low || us < t->low_us)) {
-                t->low_us = us;
-                t->have_low = true;
-            }
+            if (temporal)
+                note_low(t, us);
         }
         if (rec->op == AK_OP_TRUNCATE) {
             if (truncate_all(t, err))
@@ -657,21 +655,16 @@ int ak_table_forget(ak_table_t *t, int64_t before_us, ak_err_t *err)
     t->forgot_dirty = true;
     if (t->have_low && before_us <= t->low_us)
         return 0;
-    bool have = false;
-    int64_t low = 0, us;
+    t->have_low = false;
+    int64_t us;
     for (size_t r = 0; r < t->rows->nrows; r++) {
-        if (!t->alive[r] || !cursor_us(&ak_rel_row(t->rows, r)[t->cursor], &us))
+        if (!t->alive[r] || !ak_val_time_us(&ak_rel_row(t->rows, r)[t->cursor], &us))
             continue;
-        if (us >= before_us) {
-            if (!have || us < low)
-                low = us;
-            have = true;
-            continue;
-        }
-        kill_row(t, r, false, err);
+        if (us >= before_us)
+            note_low(t, us);
+        else
+            kill_row(t, r, false, err);
     }
-    t->low_us = low;
-    t->have_low = have;
     return t->ndead > t->nlive ? compact(t, err) : 0;
 }
 
@@ -803,10 +796,8 @@ int ak_table_load(ak_table_t *t, const void *key, size_t kn, const void *val, si
     if (rid >= t->next_rid)
         t->next_rid = rid + 1;
     int64_t us;
-    if (t->cursor >= 0 && cursor_us(&row[t->cursor], &us) && (!t->have_low || us < t->low_us)) {
-        t->low_us = us;
-        t->have_low = true;
-    }
+    if (t->cursor >= 0 && ak_val_time_us(&row[t->cursor], &us))
+        note_low(t, us);
     if (index_row(t, r))
         return ak_err_nomem(err);
     t->nlive++;
