@@ -8,7 +8,8 @@
 #   make fuzz       longer libFuzzer runs of every parser (not part of test)
 #   make soak       the streaming harness over many more seeds and larger data
 #   make mutants    break operators on purpose: the harness must catch each
-#   make crash      the crash test over many seeds and kills (make test runs 3 x 9)
+#   make crash      the crash test over many seeds and kills, with and without
+#                   state compaction (make test runs 3 x 9 and 2 x 20)
 #   make bench      the streaming benchmark (5M events; figures, not a test)
 #   make memory-soak  a long continuous run with a steady key set: RSS per day
 #   make clean
@@ -118,6 +119,8 @@ memory-soak: deps
 crash: deps
 	@$(MAKE) --no-print-directory -j2 asan
 	@python3 tests/stream/crash.py --seeds $${SEEDS:-40} --kills 25 --events 3000 --users 100 | grep -v '^akili: info'
+	@python3 tests/stream/crash.py --seeds $${SEEDS:-40} --first 101 --kills 25 --events 3000 --users 100 \
+	    --retention-days 1 | grep -v '^akili: info'
 
 mutants: deps
 	@$(MAKE) --no-print-directory -j2 release

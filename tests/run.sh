@@ -71,6 +71,10 @@ count stream build/test-logs/stream.log
 echo "== crashes: kill -9 at random moments and at named points, restart, compare"
 python3 tests/stream/crash.py --seeds "${AK_CRASH_SEEDS:-3}" --kills 9 2>&1 | grep -v '^akili: info' | tee build/test-logs/crash.log
 count crash build/test-logs/crash.log
+echo "== crashes with a 1-day retention: state compaction and rebuilds from the logs"
+python3 tests/stream/crash.py --seeds 2 --first 101 --kills 20 --retention-days 1 2>&1 | grep -v '^akili: info' |
+    tee build/test-logs/crash-compaction.log
+count compaction build/test-logs/crash-compaction.log
 
 echo "== fuzz smoke"
 tests/fuzz/run.sh smoke 2>&1 | tee build/test-logs/fuzz.log

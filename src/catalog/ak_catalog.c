@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct ak_catalog {
     sqlite3 *db;
@@ -114,6 +114,9 @@ static int migrate(sqlite3 *db, const char *path, ak_err_t *err)
     /* 2: dead letters can be queued for another read */
     if (v < 2 && ak_db_exec(db, "ALTER TABLE deadletters ADD COLUMN replay INTEGER NOT NULL DEFAULT 0", err))
         goto fail;
+    /* 3: a CSV line's dead letter keeps its file's header, to be read again */
+    if (v < 3 && ak_db_exec(db, "ALTER TABLE deadletters ADD COLUMN header BLOB", err))
+        goto fail;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SCHEMA_VERSION);
     if (ak_db_exec(db, sql, err) || ak_db_exec(db, "COMMIT", err))
@@ -187,6 +190,15 @@ static int run(ak_catalog_t *c, sqlite3_stmt **keep, ak_err_t *err, const char *
             const void *p = va_arg(ap, const void *);
             size_t n = va_arg(ap, size_t);
             sqlite3_bind_blob64(st, k, p ? p : "", n, SQLITE_TRANSIENT);
+            break;
+        }
+        case 'B': { /* a blob, NULL when the pointer is */
+            const void *p = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+            if (p)
+                sqlite3_bind_blob64(st, k, p, n, SQLITE_TRANSIENT);
+            else
+                sqlite3_bind_null(st, k);
             break;
         }
         default: sqlite3_bind_null(st, k); break;
@@ -756,12 +768,14 @@ void ak_cat_position_free(ak_position_rec_t *p)
 
 /* ---- dead letters ---- */
 
-int ak_cat_deadletter_add(ak_catalog_t *c, const char *product, int64_t run_id, const char *input, const char *position,
-                          const char *reason, const char *raw, size_t raw_len, ak_err_t *err)
+int ak_cat_deadletter_add(ak_catalog_t *c, const char *product, int64_t run_id, const ak_cat_deadletter_t *d,
+                          ak_err_t *err)
 {
     return run(c, NULL, err,
-               "INSERT INTO deadletters(product, run_id, input, position, reason, raw, at_us) VALUES (?,?,?,?,?,?,?)",
-               "sisssbi", product, run_id, input, position, reason, raw, raw_len, ak_wall_us());
+               "INSERT INTO deadletters(product, run_id, input, position, reason, raw, at_us, header) "
+               "VALUES (?,?,?,?,?,?,?,?)",
+               "sisssbiB", product, run_id, d->input, d->position, d->reason, d->raw, d->raw_len, ak_wall_us(),
+               d->header, d->header_len);
 }
 
 int ak_cat_deadletter_count(ak_catalog_t *c, const char *product, int64_t *n, ak_err_t *err)
@@ -782,7 +796,8 @@ static int dl_list(ak_catalog_t *c, const char *product, int limit, bool queued,
     *n = 0;
     size_t cap = 0;
     if (run(c, &st, err,
-            "SELECT id, run_id, input, position, reason, raw, at_us, replay FROM deadletters WHERE product = ? AND "
+            "SELECT id, run_id, input, position, reason, raw, at_us, replay, header FROM deadletters WHERE product = ? "
+            "AND "
             "replay >= ? ORDER BY id LIMIT ?",
             "sii", product, (int64_t)queued, (int64_t)limit))
         return -1;
@@ -807,6 +822,11 @@ static int dl_list(ak_catalog_t *c, const char *product, int limit, bool queued,
         }
         d->at_us = sqlite3_column_int64(st, 6);
         d->queued = sqlite3_column_int64(st, 7) != 0;
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+            d->header_len = (size_t)sqlite3_column_bytes(st, 8);
+            d->header = ak_memdup(sqlite3_column_blob(st, 8), d->header_len);
+            oom |= !d->header;
+        }
         (*n)++;
         if (oom || !d->raw)
             goto nomem;
@@ -855,6 +875,7 @@ void ak_cat_deadletter_free_list(ak_deadletter_rec_t *v, size_t n)
         ak_free(v[i].position);
         ak_free(v[i].reason);
         ak_free(v[i].raw);
+        ak_free(v[i].header);
     }
     ak_free(v);
 }

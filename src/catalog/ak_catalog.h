@@ -154,10 +154,21 @@ typedef struct ak_deadletter_rec {
     size_t raw_len;
     int64_t at_us;
     bool queued;         /* waiting to be read again */
+    char *header;        /* a CSV line's header (NULL otherwise) */
+    size_t header_len;
 } ak_deadletter_rec_t;
 
-int ak_cat_deadletter_add(ak_catalog_t *c, const char *product, int64_t run_id, const char *input, const char *position,
-                          const char *reason, const char *raw, size_t raw_len, ak_err_t *err);
+/* A dead letter to add (borrowed strings). */
+typedef struct ak_cat_deadletter {
+    const char *input, *position, *reason;
+    const char *raw;
+    size_t raw_len;
+    const char *header;  /* what reading it again needs: a CSV line's header, or NULL */
+    size_t header_len;
+} ak_cat_deadletter_t;
+
+int ak_cat_deadletter_add(ak_catalog_t *c, const char *product, int64_t run_id, const ak_cat_deadletter_t *d,
+                          ak_err_t *err);
 int ak_cat_deadletter_list(ak_catalog_t *c, const char *product, int limit, ak_deadletter_rec_t **out, size_t *n,
                            ak_err_t *err);
 int ak_cat_deadletter_count(ak_catalog_t *c, const char *product, int64_t *n, ak_err_t *err);

@@ -426,7 +426,8 @@ static int dl_list(ak_cli_t *c, int argc, char **argv)
         return 2;
     if (a.help) {
         printf("usage: akili deadletter list NAME [--limit N] [--format table|json]\n\n"
-               "Records a run could not read: where they were, why, and their raw bytes.\n\n");
+               "Records a run could not read: where they were, why, and their raw bytes (in JSON, a CSV\n"
+               "line's file header too: it is read again with that header).\n\n");
         ak_args_print(opts, 2);
         return 0;
     }
@@ -458,6 +459,10 @@ static int dl_list(ak_cli_t *c, int argc, char **argv)
             ak_buf_put_json_str(&b, v[i].reason, strlen(v[i].reason));
             ak_buf_puts(&b, ",\"raw\":");
             ak_buf_put_json_str(&b, v[i].raw, v[i].raw_len);
+            if (v[i].header) {
+                ak_buf_puts(&b, ",\"header\":");
+                ak_buf_put_json_str(&b, v[i].header, v[i].header_len);
+            }
             ak_buf_puts(&b, "}\n");
             fputs(b.data ? b.data : "", stdout);
             ak_buf_free(&b);
@@ -502,8 +507,9 @@ static int dl_replay(ak_cli_t *c, int argc, char **argv)
         printf("usage: akili deadletter replay NAME [--id ID]\n\n"
                "Queues dead letters to be read again by the product's next micro-batch (a running continuous\n"
                "run picks them up within a second; otherwise the next `run start`), with the deployed\n"
-               "version's input definitions: a record that now decodes joins the input exactly once and leaves\n"
-               "the dead letters; one that still fails stays, with the new reason.\n\n");
+               "version's input definitions (a CSV line with the header of the file it came from): a record that\n"
+               "now decodes joins the input exactly once and leaves the dead letters; one that still fails stays,\n"
+               "with the new reason.\n\n");
         ak_args_print(opts, 1);
         return 0;
     }

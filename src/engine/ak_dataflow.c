@@ -2,6 +2,7 @@
 #include "ak_dataflow.h"
 
 #include "ak_alloc.h"
+#include "ak_io.h"
 #include "ak_time.h"
 
 #include <stdio.h>
@@ -275,6 +276,7 @@ static int compact(ak_dataflow_t *df, ak_err_t *err)
         return ak_err_prefix(err, "compacting state");
     if (d->n)
         return ak_errf(err, AK_E_INTERNAL, "compacting state changed %zu result rows inside the retention period", d->n);
+    ak_io_crash_point("compact");
     if (ak_table_forget(t, h, err))
         return -1;
     df->compacted = true;

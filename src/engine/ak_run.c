@@ -19,6 +19,7 @@
 
 #include "ak_alloc.h"
 #include "ak_io.h"
+#include "ak_csv.h"
 #include "ak_json_decode.h"
 #include "ak_log.h"
 #include "ak_quality.h"
@@ -42,8 +43,8 @@ bool ak_engine_stop_requested(void) { return stop_flag != 0; }
 
 typedef struct dead {
     const char *input;
-    char *pos, *reason, *raw;
-    size_t n;
+    char *pos, *reason, *raw, *header;
+    size_t n, header_n;
 } dead_t;
 
 typedef struct run {
@@ -135,39 +136,43 @@ static bool retry(run_t *r, int *attempt, const char *what, ak_err_t *err)
     return true;
 }
 
-static int on_dead(void *ctx, const char *position, const char *reason, const char *raw, size_t n, ak_err_t *err)
+static void free_dead_one(dead_t *d)
+{
+    ak_free(d->pos);
+    ak_free(d->reason);
+    ak_free(d->raw);
+    ak_free(d->header);
+}
+
+static int on_dead(void *ctx, const ak_dead_t *dl, ak_err_t *err)
 {
     run_t *r = ctx;
     if (AK_GROW(r->dead, r->cap_dead, r->ndead + 1))
         return ak_err_nomem(err);
     dead_t *d = &r->dead[r->ndead];
-    d->input = r->cur_input;
-    d->pos = ak_strdup(position);
-    d->reason = ak_strdup(reason);
-    d->raw = ak_memdup(raw, n);
-    d->n = n;
-    if (!d->pos || !d->reason || !d->raw) {
-        ak_free(d->pos);
-        ak_free(d->reason);
-        ak_free(d->raw);
+    *d = (dead_t){.input = r->cur_input, .n = dl->n, .header_n = dl->header_n};
+    d->pos = ak_strdup(dl->position);
+    d->reason = ak_strdup(dl->reason);
+    d->raw = ak_memdup(dl->raw, dl->n);
+    if (dl->header)
+        d->header = ak_memdup(dl->header, dl->header_n);
+    if (!d->pos || !d->reason || !d->raw || (dl->header && !d->header)) {
+        free_dead_one(d);
         return ak_err_nomem(err);
     }
     r->ndead++;
     if (r->dead_logged++ < 5) {
         char tag[300];
         snprintf(tag, sizeof tag, "%s/%s", r->rt.prod.name, r->cur_input);
-        ak_log_warn(tag, "dead letter at %s: %s", position, reason);
+        ak_log_warn(tag, "dead letter at %s: %s", dl->position, dl->reason);
     }
     return 0;
 }
 
 static void free_dead(run_t *r)
 {
-    for (size_t i = 0; i < r->ndead; i++) {
-        ak_free(r->dead[i].pos);
-        ak_free(r->dead[i].reason);
-        ak_free(r->dead[i].raw);
-    }
+    for (size_t i = 0; i < r->ndead; i++)
+        free_dead_one(&r->dead[i]);
     r->ndead = 0;
 }
 
@@ -363,6 +368,7 @@ static int rebuild(run_t *r, ak_err_t *err)
         return ak_err_nomem(err);
     r->df.compact_hold = true;
     r->unstepped = 0;
+    ak_io_crash_point("rebuild");
     int rc = replay_range(r, zero, NULL, err);
     ak_free(zero);
     r->df.compact_hold = false;
@@ -403,16 +409,25 @@ static int replay_one(run_t *r, const ak_deadletter_rec_t *d, int64_t *got, ak_e
     char why[600] = "";
     if (!in) {
         snprintf(why, sizeof why, "read again: version %s has no input `%.100s`", rt->version, d->input);
-    } else if (in->def->format == AK_FORMAT_CSV) {
-        snprintf(why, sizeof why, "read again: only JSON records can be read again, not CSV lines");
     } else {
         i--;
-        if (!r->dec[i] && ak_json_decoder_new(&in->def->schema, &r->dec[i], err))
-            return -1;
         ak_batch_t b;
         ak_batch_init(&b, &in->def->schema);
         ak_err_t de;
-        int rc = ak_json_decode(r->dec[i], d->raw, d->raw_len, 0, &b, &de);
+        ak_err_clear(&de);
+        int rc;
+        if (d->header) {
+            /* a CSV line: read with its file's header, mapped to this version's schema */
+            ak_csv_decoder_t *cd;
+            rc = ak_csv_decoder_new(&in->def->schema, d->header, d->header_len, &cd, &de);
+            if (rc == 0)
+                rc = ak_csv_decode(cd, d->raw, d->raw_len, 0, &b, &de);
+            ak_csv_decoder_free(cd);
+        } else {
+            if (!r->dec[i] && ak_json_decoder_new(&in->def->schema, &r->dec[i], err))
+                return -1;
+            rc = ak_json_decode(r->dec[i], d->raw, d->raw_len, 0, &b, &de);
+        }
         if (rc < 0 && de.code == AK_E_NOMEM) {
             ak_batch_free(&b);
             return ak_err_nomem(err);
@@ -596,7 +611,8 @@ static int commit(run_t *r, ak_err_t *err)
     }
     for (size_t i = 0; i < r->ndead; i++) {
         dead_t *d = &r->dead[i];
-        if (ak_cat_deadletter_add(rt->cat, rt->prod.name, r->rec.id, d->input, d->pos, d->reason, d->raw, d->n, err))
+        ak_cat_deadletter_t dl = {d->input, d->pos, d->reason, d->raw, d->n, d->header, d->header_n};
+        if (ak_cat_deadletter_add(rt->cat, rt->prod.name, r->rec.id, &dl, err))
             goto fail;
     }
     r->rec.deadletters += (int64_t)r->ndead;

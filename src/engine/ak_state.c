@@ -312,12 +312,14 @@ static int write_report(ak_pstate_t *ps, const ak_ckpt_stats_t *st, ak_err_t *er
         ak_buf_put_json_str(&b, t.data ? t.data : "", t.len);
         ak_buf_printf(&b, ",\"kind\":\"table\",\"bytes\":%zu,\"keys\":%zu,\"what\":\"the input's current rows",
                       ak_table_bytes(tb), ak_table_rows(tb));
-        if (df->compact_input == (int)i) {
-            char h[AK_TS_BUF + 8] = "none yet";
-            if (df->compacted)
-                ak_ts_format(df->compacted_to, h);
-            ak_buf_printf(&b, " (compacted: rows older than %s dropped; %" PRIu64 " compaction steps this run, %" PRIu64
-                              " rebuilds from the logs)", h, df->compactions, rt->rebuilds);
+        if (df->compact_input == (int)i && !df->compacted) {
+            ak_buf_puts(&b, " (compaction armed: nothing behind the horizon yet)");
+        } else if (df->compact_input == (int)i) {
+            char h[AK_TS_BUF];
+            ak_ts_format(df->compacted_to, h);
+            ak_buf_printf(&b, " (compacted: rows older than %s dropped; %" PRIu64 " compaction step%s and %" PRIu64
+                              " rebuild%s from the logs this run)", h, df->compactions, df->compactions == 1 ? "" : "s",
+                          rt->rebuilds, rt->rebuilds == 1 ? "" : "s");
         }
         ak_buf_putc(&b, '"');
         ak_buf_clear(&t);

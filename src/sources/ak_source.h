@@ -35,9 +35,19 @@ typedef struct ak_conn {
 
 typedef struct ak_source ak_source_t;  /* a connector's own instance type */
 
+/* A record that could not be decoded: its raw bytes, where it was, why, and
+ * what reading it again needs besides the bytes (a CSV line: the header of
+ * its file; NULL otherwise). */
+typedef struct ak_dead {
+    const char *position, *reason;
+    const char *raw;
+    size_t n;
+    const char *header;
+    size_t header_n;
+} ak_dead_t;
+
 /* Dead-letter sink: 0, or -1 with err (the run then fails). */
-typedef int (*ak_dead_fn)(void *ctx, const char *position, const char *reason, const char *raw, size_t n,
-                          ak_err_t *err);
+typedef int (*ak_dead_fn)(void *ctx, const ak_dead_t *d, ak_err_t *err);
 
 typedef enum ak_poll_rc {
     AK_POLL_ERROR = -1,

@@ -40,6 +40,33 @@ spec.loader.exec_module(H)
 # the window between the logs' fsync and the positions' commit, the serving
 # table's commit (before and after)
 POINTS = ["ckpt-write", "ckpt-commit", "log-synced", "positions-committed", "sink-commit", "sink-committed"]
+# with a retention short enough for state compaction: in a compaction step,
+# and at the start of a rebuild from the logs (a change behind the horizon)
+COMPACTION_POINTS = ["compact", "rebuild"]
+
+
+def event_times(line):
+    """The event times (µs) a clickstream line carries, before and after images."""
+    try:
+        o = json.loads(line)
+    except ValueError:
+        return []
+    if isinstance(o, dict) and isinstance(o.get("payload"), dict):
+        o = o["payload"]
+    if not isinstance(o, dict):
+        return []
+    imgs = [o.get("before"), o.get("after")] if "op" in o else [o]
+    return [H.MAT.parse_ts(i["event_time"]) for i in imgs
+            if isinstance(i, dict) and isinstance(i.get("event_time"), str)]
+
+
+def retained(rows, newest_us, days):
+    """The oracle's rows the output's retention keeps: session_start at most
+    `days` before the newest event time consumed (NULL kept)."""
+    if days is None or newest_us is None:
+        return rows
+    horizon = newest_us - days * 86400 * 10 ** 6
+    return [r for r in rows if r[5] is None or H.MAT.parse_ts(r[5]) >= horizon]
 
 
 class Crashy(H.Akili):
@@ -81,13 +108,16 @@ class Crashy(H.Akili):
 
 def run_seed(args, seed):
     work = tempfile.mkdtemp(prefix=f"akili-crash-{seed}-")
+    days = args.retention_days
     rng = random.Random(seed * 104729 + 7)
     ak = None
     st = {"kills": 0, "self": 0, "checks": 0, "lines": 0}
     try:
         logs = H.build(seed, args.events, args.users, work)
         bs = H.batches(logs, rng, args.batch_max)
-        ak = Crashy(args.akili, work, False)
+        ak = Crashy(args.akili, work, False, retention_days=days)
+        points = POINTS + (COMPACTION_POINTS if days is not None else [])
+        newest = [None]
         sizes = {H.CLICK: 0, H.PROF: 0}
         oracle = H.Oracle(work)
         bad = 0
@@ -96,7 +126,7 @@ def run_seed(args, seed):
         def caught_up(what):
             """Waits (restarting after self-kills) until the table reflects the files; compares."""
             deadline = time.time() + 90
-            want = oracle.rows()
+            want = retained(oracle.rows(), newest[0], days)
             while True:
                 if ak.died():
                     st["self"] += 1
@@ -120,6 +150,9 @@ def run_seed(args, seed):
                 with open(os.path.join(ak.data, fname), "a") as f:
                     f.write(line + "\n")
                 sizes[fname] = os.path.getsize(os.path.join(ak.data, fname))
+                if fname == H.CLICK:
+                    newest[0] = max([t for t in event_times(line) if t is not None] +
+                                    ([newest[0]] if newest[0] is not None else []), default=None)
                 try:
                     H.MAT.apply_line(oracle.click if fname == H.CLICK else oracle.prof, line)
                 except H.MAT.Bad:
@@ -137,7 +170,7 @@ def run_seed(args, seed):
                 # the next run may kill itself at a named point
                 crash = None
                 if rng.random() < 0.6:
-                    crash = f"{rng.choice(POINTS)}:{rng.randint(1, 3)}"
+                    crash = f"{rng.choice(points)}:{rng.randint(1, 3)}"
                 ak.start(crash)
                 caught_up(f"after kill {st['kills']} (batch {bi}, next crash point {crash})")
             else:
@@ -148,6 +181,16 @@ def run_seed(args, seed):
         if len(dls) != bad or len(set(positions)) != len(positions):
             raise H.Failure(f"seed {seed}: {len(dls)} dead letters ({len(set(positions))} distinct), "
                             f"{bad} undecodable lines written")
+        if days is not None:
+            # compaction and rebuilds happened (else this tested nothing new)
+            with open(os.path.join(work, "akili.stderr")) as f:
+                log = f.read()
+            st["rebuilds"] = log.count("rebuilding the state from the input logs")
+            rep = json.loads(ak.ak("state", "inspect", "user_sessions", "--format", "json").stdout)
+            what = {h["name"]: h.get("what", "") for h in rep["holders"]}
+            if not st["rebuilds"] or "(compacted:" not in what["input clickstream"]:
+                raise H.Failure(f"seed {seed}: with a {days}-day retention nothing was compacted "
+                                f"({st['rebuilds']} rebuilds; {what['input clickstream']})")
         ak.stop()
         ak = None
         if not args.keep:
@@ -171,6 +214,8 @@ def main():
     ap.add_argument("--users", type=int, default=40)
     ap.add_argument("--batch-max", type=int, default=25)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--retention-days", type=int, default=None,
+                    help="shorten the output's retention so state compaction runs (and rebuilds from the logs)")
     ap.add_argument("--akili", default=os.environ.get("AKILI", os.path.join(H.ROOT, "build/asan/akili")))
     args = ap.parse_args()
     passed = failed = kills = 0
@@ -181,7 +226,9 @@ def main():
             passed += 1
             kills += st["kills"] + st["self"]
             print(f"ok   seed {seed}: {st['kills']} kill -9, {st['self']} crashes at named points, "
-                  f"{st['checks']} comparisons, {st['lines']} change records ({time.time() - t0:.1f} s)", flush=True)
+                  f"{st['checks']} comparisons, {st['lines']} change records" +
+                  (f", {st['rebuilds']} rebuilds from the logs" if "rebuilds" in st else "") +
+                  f" ({time.time() - t0:.1f} s)", flush=True)
         except H.Failure as e:
             failed += 1
             print(f"FAIL seed {seed}: {e}", flush=True)

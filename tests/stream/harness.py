@@ -317,7 +317,7 @@ QUALITY = """quality:
 
 
 class Akili:
-    def __init__(self, binary, work, held):
+    def __init__(self, binary, work, held, retention_days=None):
         self.bin = binary
         self.work = work
         self.home = os.path.join(work, "home")
@@ -332,6 +332,11 @@ class Akili:
         # the seed's checks; nothing blocks except, in the held scenario, NULL users
         with open(os.path.join(man, "quality.yaml"), "w") as f:
             f.write(QUALITY.replace("SEVERITY", "critical" if held else "warning"))
+        if retention_days is not None:
+            with open(os.path.join(man, "output.yaml")) as f:
+                out = f.read()
+            with open(os.path.join(man, "output.yaml"), "w") as f:
+                f.write(out.replace("days: 90", "days: %d" % retention_days))
         cfg = json.dumps({"path": self.data, "files": {"clickstream.page-views": CLICK, "public.users": PROF}})
         for name in ("production-events", "production-db"):
             self.ak("connection", "create", "--name", name, "--connector-type", "file", "--config", cfg)

@@ -5,7 +5,9 @@
 
 #include "ak_catalog.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char home[64];
@@ -64,7 +66,10 @@ AK_TEST(runs_positions_quality_deadletters)
     ak_catalog_begin(c, &err);
     ak_position_rec_t pos = {(char *)"{\"offset\": 10}", 123, (char *)"fp"};
     AK_CHECK(ak_cat_position_set(c, "sessions", "clicks", &pos, &err) == 0);
-    AK_CHECK(ak_cat_deadletter_add(c, "sessions", id, "clicks", "f line 2", "bad json", "{x", 2, &err) == 0);
+    ak_cat_deadletter_t add = {"clicks", "f line 2", "bad json", "{x", 2, NULL, 0};
+    AK_CHECK(ak_cat_deadletter_add(c, "sessions", id, &add, &err) == 0);
+    ak_cat_deadletter_t csv = {"clicks", "f.csv line 3", "expected 2 fields", "a,b,c", 5, "x,y", 3};
+    AK_CHECK(ak_cat_deadletter_add(c, "sessions", id, &csv, &err) == 0);
     AK_CHECK(ak_catalog_commit(c, &err) == 0);
     /* a transaction that is rolled back leaves nothing */
     ak_catalog_begin(c, &err);
@@ -87,10 +92,12 @@ AK_TEST(runs_positions_quality_deadletters)
     AK_CHECK(ak_cat_quality_latest(c, "sessions", &qs, &nq, &err) == 0 && nq == 1 && qs[0].passed);
     ak_cat_quality_free_list(qs, nq);
     int64_t ndl;
-    AK_CHECK(ak_cat_deadletter_count(c, "sessions", &ndl, &err) == 0 && ndl == 1);
+    AK_CHECK(ak_cat_deadletter_count(c, "sessions", &ndl, &err) == 0 && ndl == 2);
     ak_deadletter_rec_t *dl;
     size_t nd;
-    AK_CHECK(ak_cat_deadletter_list(c, "sessions", 10, &dl, &nd, &err) == 0 && nd == 1 && dl[0].raw_len == 2);
+    AK_CHECK(ak_cat_deadletter_list(c, "sessions", 10, &dl, &nd, &err) == 0 && nd == 2 && dl[0].raw_len == 2);
+    /* the header comes back with a CSV line, none with a JSON one */
+    AK_CHECK(!dl[0].header && dl[1].header && dl[1].header_len == 3 && memcmp(dl[1].header, "x,y", 3) == 0);
     ak_cat_deadletter_free_list(dl, nd);
     /* a run whose process is gone is reaped as failed */
     ak_run_rec_t *runs;
@@ -99,6 +106,33 @@ AK_TEST(runs_positions_quality_deadletters)
     AK_CHECK(ak_cat_run_list(c, "sessions", 5, &runs, &nr, &err) == 0 && nr == 1);
     AK_CHECK_EQ_INT(runs[0].status, AK_RUN_FAILED); /* our own pid: reaped (no longer running) */
     ak_cat_run_free_list(runs, nr);
+    ak_catalog_close(c);
+}
+
+/* A catalog written by the previous schema (2: dead letters without their
+ * CSV header) is migrated on open, its dead letters kept. */
+AK_TEST(older_catalog_is_migrated)
+{
+    ak_catalog_t *c = open_cat();
+    ak_err_t err;
+    ak_cat_deadletter_t add = {"clicks", "f line 9", "bad json", "{y", 2, NULL, 0};
+    AK_CHECK(ak_cat_deadletter_add(c, "old", 1, &add, &err) == 0);
+    ak_catalog_close(c);
+    char path[128];
+    snprintf(path, sizeof path, "%s/catalog.db", home);
+    sqlite3 *db;
+    AK_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    AK_CHECK(sqlite3_exec(db, "ALTER TABLE deadletters DROP COLUMN header; PRAGMA user_version=2", NULL, NULL, NULL) ==
+             SQLITE_OK);
+    sqlite3_close(db);
+    c = open_cat();
+    ak_cat_deadletter_t csv = {"clicks", "g.csv line 2", "expected 2 fields", "a", 1, "x,y", 3};
+    AK_CHECK(ak_cat_deadletter_add(c, "old", 1, &csv, &err) == 0);
+    ak_deadletter_rec_t *dl;
+    size_t nd;
+    AK_CHECK(ak_cat_deadletter_list(c, "old", 10, &dl, &nd, &err) == 0 && nd == 2);
+    AK_CHECK(nd == 2 && !dl[0].header && dl[0].raw_len == 2 && dl[1].header && dl[1].header_len == 3);
+    ak_cat_deadletter_free_list(dl, nd);
     ak_catalog_close(c);
 }
 

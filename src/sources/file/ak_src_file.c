@@ -56,6 +56,8 @@ typedef struct file_src {
     bool csv;
     ak_json_decoder_t *jd;
     ak_csv_decoder_t *cd;
+    char *hdr;           /* the CSV header line, kept with dead letters */
+    size_t hdr_n;
     char *buf;
     size_t cap, have;    /* buf holds file bytes [offset, offset + have) */
     bool skipping;       /* inside an over-long record: discard up to its newline */
@@ -214,8 +216,10 @@ static void close_file(file_src_t *s)
     s->fd = -1;
     ak_json_decoder_free(s->jd);
     ak_csv_decoder_free(s->cd);
+    ak_free(s->hdr);
     s->jd = NULL;
     s->cd = NULL;
+    s->hdr = NULL;
     s->have = 0;
     s->tail_since = 0;
 }
@@ -264,6 +268,11 @@ static int open_file(file_src_t *s, ak_err_t *err)
                        s->in->name, path);
     if (ak_csv_decoder_new(&s->in->schema, hdr, len, &s->cd, err))
         return ak_err_prefix(err, "input `%s`: %s", s->in->name, path);
+    s->hdr_n = len;
+    while (s->hdr_n && (hdr[s->hdr_n - 1] == '\n' || hdr[s->hdr_n - 1] == '\r'))
+        s->hdr_n--;
+    if (!(s->hdr = ak_memdup(hdr, s->hdr_n)))
+        return ak_err_nomem(err);
     if (s->offset == 0) {
         s->offset = len;
         s->line = 1;
@@ -376,7 +385,8 @@ static int dead_letter(file_src_t *s, ak_dead_fn dead, void *ctx, uint64_t off, 
 {
     char pos[1200];
     snprintf(pos, sizeof pos, "%s line %" PRIu64 " (byte %" PRIu64 ")", s->file ? s->file : "?", line, off);
-    return dead(ctx, pos, reason, raw, n, err);
+    ak_dead_t d = {pos, reason, raw, n, s->csv ? s->hdr : NULL, s->csv ? s->hdr_n : 0};
+    return dead(ctx, &d, err);
 }
 
 /* Decodes one record; bad ones go to the dead letters.  -1: fatal. */
