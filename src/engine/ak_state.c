@@ -24,7 +24,20 @@ struct ak_pstate {
     uint64_t *from, *mid;
     bool force_full;         /* the store's base is not what the holders track */
     char tag[200];
+    /* restore timing, per section (debug lines) */
+    uint32_t sec;
+    uint64_t sec_recs;
+    int64_t sec_t0;
 };
+
+static void section_done(ak_pstate_t *ps)
+{
+    if (ps->sec_recs)
+        ak_log_debug(ps->tag, "restore: section %u: %" PRIu64 " records in %.1f ms", ps->sec, ps->sec_recs,
+                     (double)(ak_mono_us() - ps->sec_t0) / 1e3);
+    ps->sec_recs = 0;
+    ps->sec_t0 = ak_mono_us();
+}
 
 /* What the state depends on: a checkpoint of another plan is not used. */
 static uint64_t fingerprint(const ak_product_rt_t *rt, const ak_dataflow_t *df)
@@ -122,6 +135,11 @@ static int load_rec(void *ctx, uint32_t section, const void *key, size_t kn, con
                     ak_err_t *err)
 {
     ak_pstate_t *ps = ctx;
+    if (section != ps->sec) {
+        section_done(ps);
+        ps->sec = section;
+    }
+    ps->sec_recs++;
     if (section >= 1 && section <= ps->rt->nin)
         return ak_table_load(ps->rt->in[section - 1].table, key, kn, val, vn, err);
     if (section == sink_section(ps))
@@ -223,6 +241,7 @@ int ak__state_restore(ak_pstate_t *ps, const uint64_t *committed, ak_restore_t *
     int table = ak_store_sink_table(ps->df->sink, &t_commit, &t_logs, err);
     if (table < 0 || ak_ckpt_load(ps->ck, &img, err))
         goto done;
+    ak_log_debug(ps->tag, "restore: checkpoint files read and checked in %.1f ms", (double)(ak_mono_us() - t0) / 1e3);
     rc = 0;
     if (!img)
         goto done;
@@ -266,8 +285,12 @@ int ak__state_restore(ak_pstate_t *ps, const uint64_t *committed, ak_restore_t *
         out->discard = true;
     }
     rc = -1;
+    ps->sec = 0;
+    ps->sec_recs = 0;
+    ps->sec_t0 = ak_mono_us();
     if (ak_ckpt_image_each(img, load_rec, ps, err))
         goto done;
+    section_done(ps);
     saved_all(ps); /* what loading touched is what the checkpoint holds */
     /* nothing published yet (gates held it all): what is staged replaces the table */
     if (table == 0 && ak_store_sink_adopt(ps->df->sink, err))

@@ -89,6 +89,10 @@ typedef struct grp {
     /* checkpoints: what changed since the last one (once tracking) */
     ak_dirty_t dirty;            /* groups */
     ak_buf_t mlog;               /* uvar length + key, slot, tuple, per multiset change */
+    /* restore: a group's records come together, so the last group's key
+     * bytes find it again without interning and hashing (once per record) */
+    ak_buf_t load_key;
+    uint32_t load_g;
 } grp_t;
 
 /* ---- groups ---- */
@@ -98,6 +102,8 @@ static ak_val_t *gkey(grp_t *s, uint32_t g) { return s->keys + (size_t)g * (size
 
 static void group_release(grp_t *s, uint32_t g)
 {
+    if (g == s->load_g)
+        s->load_g = UINT32_MAX;
     uint8_t *st = gstate(s, g);
     for (int i = 0; i < s->nslots; i++)
         if (s->slots[i].kind == S_MSET) {
@@ -425,6 +431,7 @@ static void group_destroy(ak_op_t *op)
     ak_free(s->newrow);
     ak_dirty_free(&s->dirty);
     ak_buf_free(&s->mlog);
+    ak_buf_free(&s->load_key);
 }
 
 static size_t group_bytes(const ak_op_t *op)
@@ -667,14 +674,24 @@ static int group_load(ak_op_t *op, ak_opcx_t *cx, const void *key, size_t kn, co
     ak_rd_init(&r, key, kn);
     ak_rd_init(&rv, val, vn);
     uint8_t tag = ak_rd_u8(&r);
+    const uint8_t *k0 = r.p;
     ak_rd_row(&r, s->key, s->ng);
-    for (int i = 0; i < s->ng; i++)
-        if (ak_op_intern_cb(cx->strs, &s->key[i]))
+    size_t kb = r.bad ? 0 : (size_t)(r.p - k0);
+    uint32_t g = UINT32_MAX;
+    if (!r.bad && s->load_key.len == kb && s->load_g != UINT32_MAX && memcmp(s->load_key.data, k0, kb) == 0) {
+        g = s->load_g;
+    } else if (!r.bad) {
+        for (int i = 0; i < s->ng; i++)
+            if (ak_op_intern_cb(cx->strs, &s->key[i]))
+                return ak_err_nomem(cx->err);
+        uint64_t h = ak_row_hash(s->key, s->ng);
+        g = find_group(s, s->key, h);
+        if (g == UINT32_MAX && (g = new_group(s, s->key, h)) == UINT32_MAX)
             return ak_err_nomem(cx->err);
-    uint64_t h = ak_row_hash(s->key, s->ng);
-    uint32_t g = r.bad ? UINT32_MAX : find_group(s, s->key, h);
-    if (!r.bad && g == UINT32_MAX && (g = new_group(s, s->key, h)) == UINT32_MAX)
-        return ak_err_nomem(cx->err);
+        ak_buf_clear(&s->load_key);
+        ak_buf_put(&s->load_key, k0, kb);
+        s->load_g = s->load_key.oom ? UINT32_MAX : g;
+    }
     if (s->ng == 0)
         s->scalar_done = true;
     uint8_t *st = r.bad ? NULL : gstate(s, g);
@@ -796,6 +813,7 @@ ak_op_t *ak_op_group_new(ak_op_t *in, const ak_plan_t *p, const bool *need, ak_e
         return NULL;
     }
     ak_op_init(&s->op, &group_vt, p, need, err);
+    s->load_g = UINT32_MAX;
     s->op.in[0] = in;
     s->op.nin = 1;
     s->ng = p->ngroups;

@@ -27,6 +27,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,28 @@ typedef struct seginfo {
     uint64_t seq, bytes, records;
 } seginfo_t;
 
+/* A segment being written: frames of records. */
+typedef struct writer {
+    int fd;
+    uint64_t bytes, records;
+    ak_buf_t frame;
+    const char *crash;        /* the crash point of each frame */
+} writer_t;
+
+/* Merging a manifest's first segments into one, in the background: the
+ * thread reads only immutable segment files and writes its own, so the
+ * run never waits for a whole checkpoint once it has one. */
+typedef struct merge {
+    pthread_t th;
+    bool started;             /* a thread to join */
+    atomic_int done;          /* 0 running, 1 written, -1 failed */
+    atomic_bool stop;
+    seginfo_t *in;            /* the merged segments: a prefix of the manifest's */
+    size_t nin;
+    seginfo_t out;
+    char why[400];
+} merge_t;
+
 struct ak_ckpt {
     char *dir, *tag;
     seginfo_t *segs;          /* the current manifest's segments */
@@ -57,10 +81,11 @@ struct ak_ckpt {
     uint64_t next_seq;        /* above every file seen */
     /* a checkpoint being written */
     bool writing, full;
-    int fd;
-    uint64_t wseq, wbytes, wrecords;
-    ak_buf_t frame;
+    uint64_t wseq;
+    writer_t w;
     int64_t t0;
+    merge_t merge;
+    uint64_t merges;          /* merged segments adopted */
 };
 
 static void path_of(const ak_ckpt_t *c, char *out, size_t cap, const char *kind, uint64_t seq)
@@ -131,7 +156,8 @@ int ak_ckpt_open(const char *dir, const char *tag, ak_ckpt_t **out, ak_err_t *er
         ak_ckpt_close(c);
         return ak_err_nomem(err);
     }
-    c->fd = -1;
+    c->w.fd = -1;
+    c->w.crash = "ckpt-write";
     c->next_seq = 1;
     uint64_t *mans;
     size_t n;
@@ -144,13 +170,16 @@ int ak_ckpt_open(const char *dir, const char *tag, ak_ckpt_t **out, ak_err_t *er
     return 0;
 }
 
+static void merge_end(ak_ckpt_t *c, bool stop);
+
 void ak_ckpt_close(ak_ckpt_t *c)
 {
     if (!c)
         return;
     if (c->writing)
         ak_ckpt_abort(c);
-    ak_buf_free(&c->frame);
+    merge_end(c, true);
+    ak_buf_free(&c->w.frame);
     ak_free(c->segs);
     ak_free(c->dir);
     ak_free(c->tag);
@@ -158,6 +187,7 @@ void ak_ckpt_close(ak_ckpt_t *c)
 }
 
 uint64_t ak_ckpt_seq(const ak_ckpt_t *c) { return c->seq; }
+uint64_t ak_ckpt_merges(const ak_ckpt_t *c) { return c->merges; }
 
 uint64_t ak_ckpt_total_bytes(const ak_ckpt_t *c)
 {
@@ -312,12 +342,17 @@ static int add_rec(ak_ckpt_image_t *img, const rec_t *r)
     return 0;
 }
 
-/* Maps a segment and appends its records, checking every frame. */
-static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img, char *why, size_t wn)
+static void seg_name(const seginfo_t *si, char *out, size_t cap)
 {
-    char path[4300];
+    snprintf(out, cap, "seg-%016" PRIx64 ".dat", si->seq);
+}
+
+/* Maps a segment whose size and header match its manifest entry. */
+static int map_segment(const ak_ckpt_t *c, const seginfo_t *si, map_t *out, char *why, size_t wn)
+{
+    char path[4300], name[64];
     path_of(c, path, sizeof path, "seg", si->seq);
-    const char *name = strrchr(path, '/') + 1;
+    seg_name(si, name, sizeof name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
@@ -332,20 +367,30 @@ static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img,
                  si->bytes);
         return -1;
     }
-    void *m = mmap(NULL, (size_t)si->bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* populated: every byte is read (checksums) and faulting page by page costs more */
+    void *m = mmap(NULL, (size_t)si->bytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED) {
         snprintf(why, wn, "cannot map segment %s: %s", name, strerror(errno));
         return -1;
     }
-    img->maps[img->nmaps++] = (map_t){m, (size_t)si->bytes};
-    const uint8_t *p = m, *end = p + si->bytes;
-    uint64_t seq = ak_le_get64(p + 12);
-    if (memcmp(p, SEG_MAGIC, 8) != 0 || ak_le_get32(p + 8) != AK_CKPT_FORMAT || seq != si->seq) {
+    *out = (map_t){m, (size_t)si->bytes};
+    const uint8_t *p = m;
+    if (memcmp(p, SEG_MAGIC, 8) != 0 || ak_le_get32(p + 8) != AK_CKPT_FORMAT || ak_le_get64(p + 12) != si->seq) {
         snprintf(why, wn, "segment %s: bad header", name);
         return -1;
     }
-    p += SEG_HDR;
+    return 0;
+}
+
+/* Calls fn for every record of a mapped segment, checking every frame and
+ * the record count.  fn returns 0, or -1 having said why. */
+typedef int (*seg_rec_fn)(void *ctx, const rec_t *r, char *why, size_t wn);
+static int each_rec(const map_t *mp, const seginfo_t *si, seg_rec_fn fn, void *ctx, char *why, size_t wn)
+{
+    char name[64];
+    seg_name(si, name, sizeof name);
+    const uint8_t *p = (const uint8_t *)mp->p + SEG_HDR, *end = (const uint8_t *)mp->p + mp->n;
     uint64_t nrec = 0;
     while (p < end) {
         if (end - p < 8) {
@@ -354,7 +399,7 @@ static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img,
         }
         uint32_t len = ak_le_get32(p), crc = ak_le_get32(p + 4);
         if ((uint64_t)(end - p - 8) < len || ak_crc32c(0, p + 8, len) != crc) {
-            snprintf(why, wn, "segment %s: checksum mismatch at byte %lld", name, (long long)(p - (const uint8_t *)m));
+            snprintf(why, wn, "segment %s: checksum mismatch at byte %lld", name, (long long)(p - (const uint8_t *)mp->p));
             return -1;
         }
         ak_rd_t r;
@@ -381,10 +426,8 @@ static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img,
             }
             if (r.bad || !x.k || sec > UINT32_MAX)
                 break;
-            if (add_rec(img, &x)) {
-                snprintf(why, wn, "out of memory");
+            if (fn(ctx, &x, why, wn))
                 return -1;
-            }
             nrec++;
         }
         if (r.bad) {
@@ -400,12 +443,38 @@ static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img,
     return 0;
 }
 
+static int collect_rec(void *ctx, const rec_t *r, char *why, size_t wn)
+{
+    if (add_rec(ctx, r) == 0)
+        return 0;
+    snprintf(why, wn, "out of memory");
+    return -1;
+}
+
+/* Maps a segment and appends its records. */
+static int read_segment(ak_ckpt_t *c, const seginfo_t *si, ak_ckpt_image_t *img, char *why, size_t wn)
+{
+    map_t m = {0};
+    int rc = map_segment(c, si, &m, why, wn);
+    if (m.p)
+        img->maps[img->nmaps++] = m;
+    return rc ? rc : each_rec(&m, si, collect_rec, img, why, wn);
+}
+
 static uint64_t rec_hash(const rec_t *r) { return ak_hash_bytes(r->k, r->kn, r->section); }
+
+static bool same_key(const rec_t *a, const rec_t *b)
+{
+    return a->section == b->section && a->kn == b->kn && memcmp(a->k, b->k, a->kn) == 0;
+}
 
 /* Later records of a key replace earlier ones; deletions end them, and a
  * clear ends every earlier record of its section under its prefix (rare:
- * a holder that had to write itself whole). */
-static int dedupe(ak_ckpt_image_t *img)
+ * a holder that had to write itself whole).  The whole segment's first
+ * `nbase` records have distinct keys (a whole checkpoint writes each key
+ * once), so only the incremental segments' keys are indexed and the base
+ * records are looked up in that smaller index. */
+static int dedupe(ak_ckpt_image_t *img, size_t nbase)
 {
     for (size_t i = 0; i < img->nrecs; i++) {
         const rec_t *c = &img->recs[i];
@@ -417,30 +486,36 @@ static int dedupe(ak_ckpt_image_t *img)
                 o->dead = true;
         }
     }
-    ak_hidx_t idx;
-    if (ak_hidx_init(&idx, img->nrecs))
-        return -1;
-    for (size_t i = 0; i < img->nrecs; i++) {
-        rec_t *r = &img->recs[i];
-        if (r->clear)
-            continue;
-        uint64_t h = rec_hash(r);
-        for (size_t s = ak_hidx_first(&idx, h); ak_hidx_more(&idx, s); s = ak_hidx_next(&idx, s)) {
-            if (idx.h[s] != h || idx.v[s] == AK_HIDX_DEAD)
+    if (img->nrecs > nbase) {
+        ak_hidx_t idx;
+        if (ak_hidx_init(&idx, img->nrecs - nbase))
+            return -1;
+        for (size_t i = nbase; i < img->nrecs; i++) {
+            rec_t *r = &img->recs[i];
+            if (r->clear)
                 continue;
-            rec_t *o = &img->recs[idx.v[s]];
-            if (o->section == r->section && o->kn == r->kn && memcmp(o->k, r->k, r->kn) == 0) {
-                o->dead = true;
-                idx.v[s] = AK_HIDX_DEAD;
-                break;
+            uint64_t h = rec_hash(r);
+            for (size_t s = ak_hidx_first(&idx, h); ak_hidx_more(&idx, s); s = ak_hidx_next(&idx, s)) {
+                if (idx.h[s] == h && idx.v[s] != AK_HIDX_DEAD && same_key(&img->recs[idx.v[s]], r)) {
+                    img->recs[idx.v[s]].dead = true;
+                    idx.v[s] = AK_HIDX_DEAD;
+                    break;
+                }
+            }
+            if (ak_hidx_insert(&idx, h, (uint32_t)i)) {
+                ak_hidx_free(&idx);
+                return -1;
             }
         }
-        if (ak_hidx_insert(&idx, h, (uint32_t)i)) {
-            ak_hidx_free(&idx);
-            return -1;
+        for (size_t i = 0; i < nbase; i++) {
+            rec_t *r = &img->recs[i];
+            uint64_t h = rec_hash(r);
+            for (size_t s = ak_hidx_first(&idx, h); ak_hidx_more(&idx, s) && !r->dead; s = ak_hidx_next(&idx, s))
+                if (idx.h[s] == h && idx.v[s] != AK_HIDX_DEAD && same_key(&img->recs[idx.v[s]], r))
+                    r->dead = true;
         }
+        ak_hidx_free(&idx);
     }
-    ak_hidx_free(&idx);
     img->live = 0;
     for (size_t i = 0; i < img->nrecs; i++) {
         rec_t *r = &img->recs[i];
@@ -475,15 +550,29 @@ int ak_ckpt_load(ak_ckpt_t *c, ak_ckpt_image_t **out, ak_err_t *err)
         }
         char why[600] = "";
         int rc = read_manifest(c, mans[k], img, why, sizeof why);
-        if (rc == 0 && !(img->maps = ak_calloc(img->nsegs ? img->nsegs : 1, sizeof *img->maps))) {
+        uint64_t total = 0, bytes = 0;
+        for (size_t i = 0; rc == 0 && i < img->nsegs; i++) {
+            total += img->segs[i].records;
+            bytes += img->segs[i].bytes;
+        }
+        /* (each segment is checked against its count; here they only size the records) */
+        if (rc == 0 && (total > bytes / 3 || total >= UINT32_MAX)) {
+            snprintf(why, sizeof why, "the manifest counts %" PRIu64 " records in %" PRIu64 " bytes", total, bytes);
+            rc = -1;
+        }
+        if (rc == 0 && (!(img->maps = ak_calloc(img->nsegs ? img->nsegs : 1, sizeof *img->maps)) ||
+                        AK_GROW(img->recs, img->cap_recs, (size_t)total + 1))) {
             snprintf(why, sizeof why, "out of memory");
             rc = -1;
         }
+        size_t nbase = 0;
         for (size_t i = 0; rc == 0 && i < img->nsegs; i++) {
             rc = read_segment(c, &img->segs[i], img, why, sizeof why);
             img->bytes += img->segs[i].bytes;
+            if (i == 0)
+                nbase = img->nrecs;
         }
-        if (rc == 0 && dedupe(img)) {
+        if (rc == 0 && dedupe(img, nbase)) {
             snprintf(why, sizeof why, "out of memory");
             rc = -1;
         }
@@ -518,39 +607,320 @@ int ak_ckpt_load(ak_ckpt_t *c, ak_ckpt_image_t **out, ak_err_t *err)
     return 0;
 }
 
-typedef struct order {
-    uint32_t section;
-    uint32_t i;
-} order_t;
-
-static int cmp_order(const void *a, const void *b)
-{
-    const order_t *x = a, *y = b;
-    if (x->section != y->section)
-        return x->section < y->section ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
-}
-
+/* Live records by section, in file order within one: a counting sort
+ * (sections are a product's few holders; a larger number is corrupt and
+ * the loader says so when it meets it, so it sorts last). */
 int ak_ckpt_image_each(const ak_ckpt_image_t *img, ak_ckpt_rec_fn fn, void *ctx, ak_err_t *err)
 {
-    order_t *o = ak_malloc((img->live ? img->live : 1) * sizeof *o);
-    if (!o)
+    enum { NSEC = 4096 };
+    uint32_t *o = ak_malloc((img->live ? img->live : 1) * sizeof *o);
+    size_t *at = ak_calloc(NSEC + 1, sizeof *at);
+    if (!o || !at) {
+        ak_free(o);
+        ak_free(at);
         return ak_err_nomem(err);
-    size_t n = 0;
+    }
     for (size_t i = 0; i < img->nrecs; i++)
         if (!img->recs[i].dead)
-            o[n++] = (order_t){img->recs[i].section, (uint32_t)i};
-    qsort(o, n, sizeof *o, cmp_order);
+            at[img->recs[i].section < NSEC ? img->recs[i].section : NSEC]++;
+    size_t sum = 0;
+    for (size_t s = 0; s <= NSEC; s++) {
+        size_t c = at[s];
+        at[s] = sum;
+        sum += c;
+    }
+    for (size_t i = 0; i < img->nrecs; i++)
+        if (!img->recs[i].dead)
+            o[at[img->recs[i].section < NSEC ? img->recs[i].section : NSEC]++] = (uint32_t)i;
     int rc = 0;
-    for (size_t k = 0; k < n && rc == 0; k++) {
-        const rec_t *r = &img->recs[o[k].i];
+    for (size_t k = 0; k < sum && rc == 0; k++) {
+        const rec_t *r = &img->recs[o[k]];
         rc = fn(ctx, r->section, r->k, r->kn, r->v, r->vn, err);
     }
     ak_free(o);
+    ak_free(at);
     return rc;
 }
 
 /* ---- writing ---- */
+
+/* ---- writing segments ---- */
+
+/* Creates the segment file and writes its header. */
+static int w_open(writer_t *w, const char *path, uint64_t seq, ak_err_t *err)
+{
+    w->bytes = w->records = 0;
+    ak_buf_clear(&w->frame);
+    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0)
+        return ak_errf(err, AK_E_IO, "cannot create checkpoint segment %s: %s", path, strerror(errno));
+    uint8_t h[SEG_HDR];
+    memcpy(h, SEG_MAGIC, 8);
+    ak_le_put32(h + 8, AK_CKPT_FORMAT);
+    ak_le_put64(h + 12, seq);
+    if (ak_io_write_all(w->fd, h, SEG_HDR))
+        return ak_errf(err, AK_E_IO, "cannot write checkpoint segment %s: %s", path, strerror(errno));
+    w->bytes = SEG_HDR;
+    return 0;
+}
+
+static int w_flush(writer_t *w, ak_err_t *err)
+{
+    if (w->frame.oom)
+        return ak_err_nomem(err);
+    if (!w->frame.len)
+        return 0;
+    uint8_t h[8];
+    ak_le_put32(h, (uint32_t)w->frame.len);
+    ak_le_put32(h + 4, ak_crc32c(0, w->frame.data, w->frame.len));
+    ak_io_crash_point(w->crash);
+    if (ak_io_write_all(w->fd, h, 8) || ak_io_write_all(w->fd, w->frame.data, w->frame.len))
+        return ak_errf(err, AK_E_IO, "cannot write a checkpoint segment: %s", strerror(errno));
+    w->bytes += 8 + w->frame.len;
+    ak_buf_clear(&w->frame);
+    return 0;
+}
+
+static int w_put(writer_t *w, uint8_t op, uint32_t section, const void *key, size_t kn, const void *val, size_t vn,
+                 ak_err_t *err)
+{
+    ak_buf_putc(&w->frame, (char)op);
+    ak_buf_put_uvarint(&w->frame, section);
+    ak_buf_put_uvarint(&w->frame, kn);
+    ak_buf_put(&w->frame, key, kn);
+    if (op == OP_PUT) {
+        ak_buf_put_uvarint(&w->frame, vn);
+        ak_buf_put(&w->frame, val, vn);
+    }
+    w->records++;
+    if (w->frame.oom)
+        return ak_err_nomem(err);
+    return w->frame.len >= FRAME_BYTES ? w_flush(w, err) : 0;
+}
+
+/* The last frame out and the file synced. */
+static int w_finish(writer_t *w, ak_err_t *err)
+{
+    if (w_flush(w, err))
+        return -1;
+    if (ak_io_fsync(w->fd) != 0)
+        return ak_errf(err, AK_E_IO, "cannot sync a checkpoint segment: %s", strerror(errno));
+    return 0;
+}
+
+static void w_close(writer_t *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    ak_buf_clear(&w->frame);
+}
+
+/* ---- merging segments in the background ----
+ *
+ * Once increments pile up, a thread merges the manifest's segments so far
+ * into one: the first segment's records that no later record replaced,
+ * deleted or cleared, then the later segments' newest records of each key.
+ * The next checkpoint's manifest lists the merged segment in place of those
+ * it merged (unless a whole checkpoint replaced them meanwhile).  Memory
+ * and time go with the increments; the first segment is streamed. */
+
+typedef struct merger {
+    ak_ckpt_image_t inc;      /* the increments' records */
+    ak_hidx_t idx;            /* their keys (clears not included) */
+    size_t *clears;           /* positions of clear records */
+    size_t nclears, cap_clears;
+    writer_t w;
+    ak_err_t err;
+    atomic_bool *stop_flag;
+} merger_t;
+
+static bool cleared_by(const rec_t *r, const rec_t *c)
+{
+    return r->section == c->section && r->kn >= c->kn && (!c->kn || memcmp(r->k, c->k, c->kn) == 0);
+}
+
+/* A base record is kept unless a later record names its key or a clear
+ * covers it. */
+static int merge_base_rec(void *ctx, const rec_t *r, char *why, size_t wn)
+{
+    merger_t *m = ctx;
+    if (atomic_load_explicit(m->stop_flag, memory_order_relaxed))
+        return snprintf(why, wn, "stopped"), -1;
+    uint64_t h = rec_hash(r);
+    for (size_t s = ak_hidx_first(&m->idx, h); ak_hidx_more(&m->idx, s); s = ak_hidx_next(&m->idx, s))
+        if (m->idx.h[s] == h && same_key(&m->inc.recs[m->idx.v[s]], r))
+            return 0;
+    for (size_t i = 0; i < m->nclears; i++)
+        if (cleared_by(r, &m->inc.recs[m->clears[i]]))
+            return 0;
+    if (r->del || w_put(&m->w, OP_PUT, r->section, r->k, r->kn, r->v, r->vn, &m->err) == 0)
+        return 0;
+    snprintf(why, wn, "%.300s", m->err.msg);
+    return -1;
+}
+
+static int merge_run(ak_ckpt_t *c, merger_t *m, char *why, size_t wn)
+{
+    merge_t *g = &c->merge;
+    if (!(m->inc.maps = ak_calloc(g->nin, sizeof *m->inc.maps)))
+        return snprintf(why, wn, "out of memory"), -1;
+    for (size_t i = 1; i < g->nin; i++)
+        if (atomic_load(&g->stop) || read_segment(c, &g->in[i], &m->inc, why, wn))
+            return -1;
+    /* the increments among themselves: a later record of a key ends an
+     * earlier one, a clear every earlier one under its prefix */
+    if (ak_hidx_init(&m->idx, m->inc.nrecs))
+        return snprintf(why, wn, "out of memory"), -1;
+    for (size_t i = 0; i < m->inc.nrecs; i++) {
+        rec_t *r = &m->inc.recs[i];
+        if (r->clear) {
+            for (size_t j = 0; j < i; j++)
+                if (cleared_by(&m->inc.recs[j], r))
+                    m->inc.recs[j].dead = true;
+            if (AK_GROW(m->clears, m->cap_clears, m->nclears + 1))
+                return snprintf(why, wn, "out of memory"), -1;
+            m->clears[m->nclears++] = i;
+            continue;
+        }
+        uint64_t h = rec_hash(r);
+        for (size_t s = ak_hidx_first(&m->idx, h); ak_hidx_more(&m->idx, s); s = ak_hidx_next(&m->idx, s))
+            if (m->idx.h[s] == h && !m->inc.recs[m->idx.v[s]].dead && same_key(&m->inc.recs[m->idx.v[s]], r))
+                m->inc.recs[m->idx.v[s]].dead = true;
+        if (ak_hidx_insert(&m->idx, h, (uint32_t)i))
+            return snprintf(why, wn, "out of memory"), -1;
+    }
+    char path[4300];
+    path_of(c, path, sizeof path, "seg", g->out.seq);
+    strcat(path, ".tmp");
+    m->w.crash = "ckpt-merge";
+    map_t base = {0};
+    int rc = w_open(&m->w, path, g->out.seq, &m->err) ? -1 : map_segment(c, &g->in[0], &base, why, wn);
+    if (rc == 0)
+        rc = each_rec(&base, &g->in[0], merge_base_rec, m, why, wn);
+    if (base.p)
+        munmap(base.p, base.n);
+    for (size_t i = 0; i < m->inc.nrecs && rc == 0 && !m->err.code; i++) {
+        const rec_t *r = &m->inc.recs[i];
+        if (!r->dead && !r->del)
+            rc = w_put(&m->w, OP_PUT, r->section, r->k, r->kn, r->v, r->vn, &m->err);
+    }
+    if (rc == 0 && !atomic_load(&g->stop))
+        rc = w_finish(&m->w, &m->err);
+    if (m->err.code && !*why)
+        snprintf(why, wn, "%.300s", m->err.msg);
+    if (rc || atomic_load(&g->stop))
+        return -1;
+    close(m->w.fd);
+    m->w.fd = -1;
+    char final[4300];
+    path_of(c, final, sizeof final, "seg", g->out.seq);
+    if (rename(path, final) != 0 || ak_io_fsync_dir(c->dir, &m->err))
+        return snprintf(why, wn, "cannot rename the merged segment: %s", strerror(errno)), -1;
+    g->out.bytes = m->w.bytes;
+    g->out.records = m->w.records;
+    return 0;
+}
+
+static void *merge_main(void *arg)
+{
+    ak_ckpt_t *c = arg;
+    merger_t m = {0};
+    m.w.fd = -1;
+    m.stop_flag = &c->merge.stop;
+    ak_err_clear(&m.err);
+    char why[400] = "";
+    int rc = merge_run(c, &m, why, sizeof why);
+    if (rc) {
+        char path[4300];
+        path_of(c, path, sizeof path, "seg", c->merge.out.seq);
+        strcat(path, ".tmp");
+        w_close(&m.w);
+        unlink(path);
+        snprintf(c->merge.why, sizeof c->merge.why, "%.380s", why[0] ? why : "stopped");
+    }
+    w_close(&m.w);
+    ak_buf_free(&m.w.frame);
+    ak_hidx_free(&m.idx);
+    ak_free(m.clears);
+    for (size_t i = 0; i < m.inc.nmaps; i++)
+        munmap(m.inc.maps[i].p, m.inc.maps[i].n);
+    ak_free(m.inc.maps);
+    ak_free(m.inc.recs);
+    atomic_store(&c->merge.done, rc ? -1 : 1);
+    return NULL;
+}
+
+/* Joins a finished (or, with stop, any) merge; a failed one is logged and
+ * its file removed; an unused result too. */
+static void merge_end(ak_ckpt_t *c, bool stop)
+{
+    merge_t *g = &c->merge;
+    if (!g->started)
+        return;
+    if (stop)
+        atomic_store(&g->stop, true);
+    else if (atomic_load(&g->done) == 0)
+        return;
+    pthread_join(g->th, NULL);
+    g->started = false;
+    int done = atomic_load(&g->done);
+    if (done < 0 && !stop)
+        ak_log_warn(c->tag, "merging checkpoint segments failed (%s); the next whole checkpoint replaces them", g->why);
+    if (done > 0 || stop) {
+        /* not adopted (the caller adopts before calling this when it can) */
+        char path[4300];
+        path_of(c, path, sizeof path, "seg", g->out.seq);
+        if (g->out.seq)
+            unlink(path);
+    }
+    ak_free(g->in);
+    g->in = NULL;
+    g->nin = 0;
+    g->out = (seginfo_t){0};
+}
+
+/* Starts a merge when the increments reach a quarter of the first segment
+ * or eight segments; the thread works from a copy of the segment list. */
+static void merge_maybe(ak_ckpt_t *c)
+{
+    merge_t *g = &c->merge;
+    if (g->started || c->nsegs < 2 || getenv("AKILI_NO_CKPT_MERGE"))
+        return;
+    uint64_t inc = 0;
+    for (size_t i = 1; i < c->nsegs; i++)
+        inc += c->segs[i].bytes;
+    if (inc * 4 < c->segs[0].bytes && c->nsegs < 8)
+        return;
+    if (!(g->in = ak_malloc(c->nsegs * sizeof *g->in)))
+        return;
+    memcpy(g->in, c->segs, c->nsegs * sizeof *g->in);
+    g->nin = c->nsegs;
+    g->out = (seginfo_t){c->next_seq++, 0, 0};
+    g->why[0] = '\0';
+    atomic_store(&g->done, 0);
+    atomic_store(&g->stop, false);
+    if (pthread_create(&g->th, NULL, merge_main, c) != 0) {
+        ak_free(g->in);
+        g->in = NULL;
+        g->nin = 0;
+        return;
+    }
+    g->started = true;
+}
+
+/* The segments of the next manifest: a finished merge's segment in place of
+ * the ones it merged, when the manifest still starts with them. */
+static size_t merge_adopt(ak_ckpt_t *c)
+{
+    merge_t *g = &c->merge;
+    if (!g->started || atomic_load(&g->done) != 1)
+        return 0;
+    bool prefix = !c->full && g->nin <= c->nsegs;
+    for (size_t i = 0; prefix && i < g->nin; i++)
+        prefix = c->segs[i].seq == g->in[i].seq;
+    return prefix ? g->nin : 0;
+}
 
 bool ak_ckpt_wants_full(const ak_ckpt_t *c)
 {
@@ -559,7 +929,8 @@ bool ak_ckpt_wants_full(const ak_ckpt_t *c)
     uint64_t inc = 0;
     for (size_t i = 1; i < c->nsegs; i++)
         inc += c->segs[i].bytes;
-    return inc > c->segs[0].bytes;
+    /* a merge under way will fold them */
+    return inc > c->segs[0].bytes * (c->merge.started ? 4 : 1);
 }
 
 int ak_ckpt_begin(ak_ckpt_t *c, bool full, ak_err_t *err)
@@ -569,41 +940,13 @@ int ak_ckpt_begin(ak_ckpt_t *c, bool full, ak_err_t *err)
     c->t0 = ak_mono_us();
     c->full = full || !c->seq;
     c->wseq = c->next_seq++;
-    c->wbytes = c->wrecords = 0;
     char path[4300];
     path_of(c, path, sizeof path, "seg", c->wseq);
-    c->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (c->fd < 0)
-        return ak_errf(err, AK_E_IO, "cannot create checkpoint segment %s: %s", path, strerror(errno));
-    uint8_t h[SEG_HDR];
-    memcpy(h, SEG_MAGIC, 8);
-    ak_le_put32(h + 8, AK_CKPT_FORMAT);
-    ak_le_put64(h + 12, c->wseq);
     c->writing = true;
-    if (ak_io_write_all(c->fd, h, SEG_HDR)) {
-        int e = errno;
+    if (w_open(&c->w, path, c->wseq, err)) {
         ak_ckpt_abort(c);
-        return ak_errf(err, AK_E_IO, "cannot write checkpoint segment %s: %s", path, strerror(e));
+        return -1;
     }
-    c->wbytes = SEG_HDR;
-    ak_buf_clear(&c->frame);
-    return 0;
-}
-
-static int flush_frame(ak_ckpt_t *c, ak_err_t *err)
-{
-    if (c->frame.oom)
-        return ak_err_nomem(err);
-    if (!c->frame.len)
-        return 0;
-    uint8_t h[8];
-    ak_le_put32(h, (uint32_t)c->frame.len);
-    ak_le_put32(h + 4, ak_crc32c(0, c->frame.data, c->frame.len));
-    ak_io_crash_point("ckpt-write");
-    if (ak_io_write_all(c->fd, h, 8) || ak_io_write_all(c->fd, c->frame.data, c->frame.len))
-        return ak_errf(err, AK_E_IO, "cannot write checkpoint segment in %s: %s", c->dir, strerror(errno));
-    c->wbytes += 8 + c->frame.len;
-    ak_buf_clear(&c->frame);
     return 0;
 }
 
@@ -612,18 +955,7 @@ static int put_rec(ak_ckpt_t *c, uint8_t op, uint32_t section, const void *key, 
 {
     if (!c->writing)
         return ak_errf(err, AK_E_INTERNAL, "no checkpoint is being written");
-    ak_buf_putc(&c->frame, (char)op);
-    ak_buf_put_uvarint(&c->frame, section);
-    ak_buf_put_uvarint(&c->frame, kn);
-    ak_buf_put(&c->frame, key, kn);
-    if (op == OP_PUT) {
-        ak_buf_put_uvarint(&c->frame, vn);
-        ak_buf_put(&c->frame, val, vn);
-    }
-    c->wrecords++;
-    if (c->frame.oom)
-        return ak_err_nomem(err);
-    return c->frame.len >= FRAME_BYTES ? flush_frame(c, err) : 0;
+    return w_put(&c->w, op, section, key, kn, val, vn, err);
 }
 
 int ak_ckpt_put(ak_ckpt_t *c, uint32_t section, const void *key, size_t kn, const void *val, size_t vn, ak_err_t *err)
@@ -664,14 +996,11 @@ void ak_ckpt_abort(ak_ckpt_t *c)
 {
     if (!c->writing)
         return;
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    w_close(&c->w);
     char path[4300];
     path_of(c, path, sizeof path, "seg", c->wseq);
     unlink(path);
     c->writing = false;
-    ak_buf_clear(&c->frame);
 }
 
 int ak_ckpt_remove(const char *dir, ak_err_t *err)
@@ -710,6 +1039,10 @@ static void collect(ak_ckpt_t *c, const seginfo_t *prev, size_t nprev, uint64_t 
             /* manifests: keep the current and the previous one; drop
              * leftovers of interrupted writes */
             drop = *rest == '\0' ? seq != c->seq && seq != prev_seq : strcmp(rest, ".tmp") == 0;
+        } else if (kind == 's' && c->merge.started && seq == c->merge.out.seq) {
+            drop = false; /* a merge's result, not yet adopted */
+        } else if (kind == 's' && strcmp(rest, ".tmp") == 0) {
+            drop = true; /* a merge a crash interrupted */
         } else if (kind == 's' && *rest == '\0') {
             drop = true;
             for (size_t i = 0; i < c->nsegs && drop; i++)
@@ -730,30 +1063,28 @@ int ak_ckpt_commit(ak_ckpt_t *c, const void *meta, size_t mn, ak_ckpt_stats_t *s
 {
     if (!c->writing)
         return ak_errf(err, AK_E_INTERNAL, "no checkpoint is being written");
-    if (flush_frame(c, err)) {
+    if (w_finish(&c->w, err)) {
         ak_ckpt_abort(c);
         return -1;
     }
-    if (ak_io_fsync(c->fd) != 0) {
-        int e = errno;
-        ak_ckpt_abort(c);
-        return ak_errf(err, AK_E_IO, "cannot sync checkpoint segment in %s: %s", c->dir, strerror(e));
-    }
-    close(c->fd);
-    c->fd = -1;
-    /* the new manifest: the previous segments (unless full) + this one */
+    w_close(&c->w);
+    /* the new manifest: the previous segments (unless full; a merged one in
+     * place of those it merged) + this one */
     seginfo_t *prev = c->segs;
     size_t nprev = c->nsegs;
     uint64_t prev_seq = c->seq;
-    size_t base = c->full ? 0 : nprev;
+    size_t merged = merge_adopt(c), lead = merged ? 1 : 0;
+    size_t base = c->full ? 0 : lead + nprev - merged;
     seginfo_t *segs = ak_calloc(base + 1, sizeof *segs);
     if (!segs) {
         ak_ckpt_abort(c);
         return ak_err_nomem(err);
     }
-    if (base)
-        memcpy(segs, prev, base * sizeof *segs);
-    segs[base] = (seginfo_t){c->wseq, c->wbytes, c->wrecords};
+    if (lead)
+        segs[0] = c->merge.out;
+    if (base > lead)
+        memcpy(segs + lead, prev + merged, (base - lead) * sizeof *segs);
+    segs[base] = (seginfo_t){c->wseq, c->w.bytes, c->w.records};
     uint64_t mseq = c->wseq;
     ak_buf_t body = AK_BUF_INIT, file = AK_BUF_INIT;
     ak_buf_put_uvarint(&body, mseq);
@@ -799,13 +1130,22 @@ int ak_ckpt_commit(ak_ckpt_t *c, const void *meta, size_t mn, ak_ckpt_stats_t *s
     c->segs = segs;
     c->nsegs = c->cap_segs = base + 1;
     c->seq = mseq;
+    if (merged) {
+        ak_log_debug(c->tag, "checkpoint %" PRIu64 ": %zu segments merged into one (%.1f MB) in the background", mseq,
+                     merged, (double)c->merge.out.bytes / 1048576.0);
+        c->merges++;
+        c->merge.out.seq = 0; /* adopted: not removed */
+    }
+    /* a finished merge that was not adopted, or one a whole checkpoint made moot */
+    merge_end(c, c->full);
     collect(c, prev, nprev, prev_seq);
     ak_free(prev);
+    merge_maybe(c);
     if (st) {
         st->seq = mseq;
         st->full = c->full;
-        st->records = c->wrecords;
-        st->bytes = c->wbytes + mbytes;
+        st->records = c->w.records;
+        st->bytes = c->w.bytes + mbytes;
         st->total_bytes = ak_ckpt_total_bytes(c);
         st->segments = (int)c->nsegs;
         st->us = ak_mono_us() - c->t0;

@@ -8,7 +8,11 @@
  * checkpoint into a new segment and lists it after the previous ones (later
  * segments win).  So the bytes a checkpoint writes follow what changed;
  * the caller writes a full one when ak_ckpt_wants_full says the increments
- * have outgrown the base.
+ * have outgrown the base.  Before that, once the increments reach a quarter
+ * of the first segment (or eight segments), a background thread merges the
+ * segments so far into one, which a later checkpoint's manifest lists in
+ * their place: whole rewrites leave the run's path (AKILI_NO_CKPT_MERGE=1
+ * turns merging off).
  *
  * Durability: segments are written and fsynced, then the manifest is
  * written to a temporary file, fsynced and renamed, and the directory
@@ -89,6 +93,8 @@ void ak_ckpt_abort(ak_ckpt_t *c);
 /* The manifest last committed or loaded: its number, and the bytes of its
  * segments (0 when none). */
 uint64_t ak_ckpt_seq(const ak_ckpt_t *c);
+/* Merged segments adopted into manifests since open. */
+uint64_t ak_ckpt_merges(const ak_ckpt_t *c);
 uint64_t ak_ckpt_total_bytes(const ak_ckpt_t *c);
 
 #endif

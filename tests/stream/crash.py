@@ -8,7 +8,8 @@ a continuous `akili run start user_sessions` follows, with checkpoints every
 0.1 s.  Now and then akili is killed: by SIGKILL after a random delay
 (wherever it is: reading, committing, stepping, publishing, writing a
 checkpoint), or by itself at a named point (AKILI_CRASH_AT) in the middle
-of a checkpoint's segment, just before a checkpoint's manifest, between the
+of a checkpoint's segment or of a background merge of segments, just before
+a checkpoint's manifest, between the
 input logs' fsync and the positions' commit, right before or after the
 serving table's commit.  It is restarted each time; once it has caught up
 the published table must equal the batch oracle over everything written,
@@ -39,7 +40,7 @@ spec.loader.exec_module(H)
 # (point, how many hits before it fires): a checkpoint frame, a manifest,
 # the window between the logs' fsync and the positions' commit, the serving
 # table's commit (before and after)
-POINTS = ["ckpt-write", "ckpt-commit", "log-synced", "positions-committed", "sink-commit", "sink-committed"]
+POINTS = ["ckpt-write", "ckpt-commit", "ckpt-merge", "log-synced", "positions-committed", "sink-commit", "sink-committed"]
 # with a retention short enough for state compaction: in a compaction step,
 # and at the start of a rebuild from the logs (a change behind the horizon)
 COMPACTION_POINTS = ["compact", "rebuild"]

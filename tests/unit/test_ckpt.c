@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,25 +124,41 @@ static void mutate(model_t *m, int n)
     }
 }
 
-AK_TEST(incremental_checkpoints_equal_the_model)
+/* A fresh checkpoint directory named after the test, opened; the model
+ * starts empty with n random changes. */
+static ak_ckpt_t *fresh(const char *name, model_t *m, int n)
 {
-    snprintf(dir, sizeof dir, "/tmp/akili-test-ckpt-%d", (int)getpid());
+    snprintf(dir, sizeof dir, "/tmp/akili-test-%s-%d", name, (int)getpid());
     ak_test_rm_dir(dir);
     ak_err_t err;
-    ak_ckpt_t *c;
+    ak_ckpt_t *c = NULL;
     AK_CHECK(ak_ckpt_open(dir, "test", &c, &err) == 0);
+    memset(m, 0, sizeof *m);
+    mutate(m, n);
+    return c;
+}
+
+/* The newest checkpoint loads as the model, in section order, with meta. */
+static void loads_as(const model_t *m, uint32_t meta)
+{
+    seen_t z;
+    AK_CHECK_EQ_INT(load(&z), meta);
+    AK_CHECK(memcmp(z.val, m->val, sizeof m->val) == 0);
+    AK_CHECK(z.ordered);
+}
+
+AK_TEST(incremental_checkpoints_equal_the_model)
+{
+    ak_err_t err;
     model_t m;
-    memset(&m, 0, sizeof m);
+    ak_ckpt_t *c = fresh("ckpt", &m, 0);
     int fulls = 0;
     for (uint32_t round = 1; round <= 60; round++) {
         mutate(&m, round % 7 == 0 ? 400 : 1 + (int)rnd(30));
         bool full = ak_ckpt_wants_full(c);
         fulls += full;
         AK_CHECK(write_ckpt(c, &m, full, round, &err) == 0);
-        seen_t z;
-        AK_CHECK_EQ_INT(load(&z), round);
-        AK_CHECK(memcmp(z.val, m.val, sizeof m.val) == 0);
-        AK_CHECK(z.ordered);
+        loads_as(&m, round);
     }
     AK_CHECK(fulls >= 2 && fulls < 30);
     /* bounded files: the newest two manifests and their segments */
@@ -159,6 +176,38 @@ AK_TEST(incremental_checkpoints_equal_the_model)
     AK_CHECK(ak_ckpt_remove(dir, &err) == 0);
     AK_CHECK(load(&z) == 0);
     AK_CHECK(ak_ckpt_remove("/tmp/akili-test-ckpt-none", &err) == 0);
+    ak_test_rm_dir(dir);
+}
+
+/* Only the first checkpoint is whole: background merges fold the
+ * increments, and every checkpoint still loads as the model. */
+AK_TEST(background_merges_fold_increments)
+{
+    ak_err_t err;
+    model_t m;
+    ak_ckpt_t *c = fresh("ckpt-merge", &m, 2000);
+    int most = 0;
+    for (uint32_t round = 1; round <= 80; round++) {
+        if (round > 1)
+            mutate(&m, 1 + (int)rnd(40));
+        AK_CHECK(write_ckpt(c, &m, round == 1, round, &err) == 0);
+        loads_as(&m, round);
+        /* (a merge of a few KB takes well under this) */
+        usleep(round % 3 ? 0 : 3000);
+        DIR *d = opendir(dir);
+        int segs = 0;
+        for (struct dirent *e; d && (e = readdir(d));)
+            segs += strncmp(e->d_name, "seg-", 4) == 0;
+        if (d)
+            closedir(d);
+        most = segs > most ? segs : most;
+    }
+    AK_CHECK(ak_ckpt_merges(c) >= 3);
+    AK_CHECK(most < 2 * 32);
+    ak_ckpt_close(c); /* (joins a merge under way) */
+    seen_t z;
+    AK_CHECK_EQ_INT(load(&z), 80);
+    AK_CHECK(memcmp(z.val, m.val, sizeof m.val) == 0);
     ak_test_rm_dir(dir);
 }
 
@@ -186,14 +235,9 @@ static void corrupt(const char *kind, uint64_t seq, bool cut)
 
 AK_TEST(corrupt_checkpoints_fall_back_to_the_previous_one)
 {
-    snprintf(dir, sizeof dir, "/tmp/akili-test-ckpt2-%d", (int)getpid());
-    ak_test_rm_dir(dir);
     ak_err_t err;
-    ak_ckpt_t *c;
-    AK_CHECK(ak_ckpt_open(dir, "test", &c, &err) == 0);
     model_t m, before;
-    memset(&m, 0, sizeof m);
-    mutate(&m, 200);
+    ak_ckpt_t *c = fresh("ckpt2", &m, 200);
     AK_CHECK(write_ckpt(c, &m, true, 1, &err) == 0);
     mutate(&m, 20);
     AK_CHECK(write_ckpt(c, &m, false, 2, &err) == 0);
@@ -241,14 +285,9 @@ AK_TEST(corrupt_checkpoints_fall_back_to_the_previous_one)
 
 AK_TEST(failed_writes_and_syncs_keep_the_last_checkpoint)
 {
-    snprintf(dir, sizeof dir, "/tmp/akili-test-ckpt3-%d", (int)getpid());
-    ak_test_rm_dir(dir);
     ak_err_t err;
-    ak_ckpt_t *c;
-    AK_CHECK(ak_ckpt_open(dir, "test", &c, &err) == 0);
     model_t m;
-    memset(&m, 0, sizeof m);
-    mutate(&m, 300);
+    ak_ckpt_t *c = fresh("ckpt3", &m, 300);
     AK_CHECK(write_ckpt(c, &m, true, 1, &err) == 0);
     model_t good = m;
     const char *envs[] = {"AKILI_FAIL_WRITE", "AKILI_FAIL_FSYNC"};
