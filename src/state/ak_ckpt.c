@@ -851,28 +851,28 @@ static void *merge_main(void *arg)
     return NULL;
 }
 
-/* Joins a finished (or, with stop, any) merge; a failed one is logged and
- * its file removed; an unused result too. */
+/* Joins a merge that failed or whose result was adopted (out.seq then 0);
+ * with stop, any merge, after asking it to stop: a result not adopted is
+ * removed.  A running merge, or a result waiting for the next manifest, is
+ * left alone otherwise. */
 static void merge_end(ak_ckpt_t *c, bool stop)
 {
     merge_t *g = &c->merge;
     if (!g->started)
         return;
-    if (stop)
-        atomic_store(&g->stop, true);
-    else if (atomic_load(&g->done) == 0)
+    int done = atomic_load(&g->done);
+    if (!stop && (done == 0 || (done == 1 && g->out.seq)))
         return;
+    atomic_store(&g->stop, true);
     pthread_join(g->th, NULL);
     g->started = false;
-    int done = atomic_load(&g->done);
+    done = atomic_load(&g->done);
     if (done < 0 && !stop)
         ak_log_warn(c->tag, "merging checkpoint segments failed (%s); the next whole checkpoint replaces them", g->why);
-    if (done > 0 || stop) {
-        /* not adopted (the caller adopts before calling this when it can) */
+    if (g->out.seq) {
         char path[4300];
         path_of(c, path, sizeof path, "seg", g->out.seq);
-        if (g->out.seq)
-            unlink(path);
+        unlink(path);
     }
     ak_free(g->in);
     g->in = NULL;
@@ -1136,7 +1136,7 @@ int ak_ckpt_commit(ak_ckpt_t *c, const void *meta, size_t mn, ak_ckpt_stats_t *s
         c->merges++;
         c->merge.out.seq = 0; /* adopted: not removed */
     }
-    /* a finished merge that was not adopted, or one a whole checkpoint made moot */
+    /* an adopted or failed merge, or any a whole checkpoint made moot */
     merge_end(c, c->full);
     collect(c, prev, nprev, prev_seq);
     ak_free(prev);
