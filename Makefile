@@ -10,7 +10,8 @@
 #   make mutants    break operators on purpose: the harness must catch each
 #   make crash      the crash test over many seeds and kills, with and without
 #                   state compaction (make test runs 3 x 9 and 2 x 20)
-#   make bench      the streaming benchmark (5M events; figures, not a test)
+#   make bench      akili against DuckDB/SQLite/PostgreSQL on 1M and 5M events,
+#                   then the streaming benchmark (figures, not a test)
 #   make memory-soak  a long continuous run with a steady key set: RSS per day
 #   make clean
 
@@ -104,8 +105,14 @@ fuzz: deps
 	@tests/fuzz/run.sh long
 
 bench: deps
-	@$(MAKE) --no-print-directory -j2 release
+	@$(MAKE) --no-print-directory -j2 release build/release/decode_bench
 	@bench/run.sh
+
+# the decoders' throughput alone (bench/engines.py reports it)
+DECODE_OBJS := $(filter build/release/src/core/% build/release/src/formats/%,$(REL_OBJS))
+build/release/decode_bench: bench/decode_bench.c $(DECODE_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_FLAGS) -o $@ $^ $(LIBS)
 
 soak: deps
 	@$(MAKE) --no-print-directory -j2 asan unit

@@ -1,9 +1,7 @@
 /* decode_bench.c - decode throughput of the NDJSON and CSV decoders.
  *
- * Not part of the Makefile.  Build and run:
- *   cc -O2 -std=c17 -D_GNU_SOURCE -Isrc/core -Isrc/formats -o build/decode_bench \
- *      bench/decode_bench.c src/core/ *.c src/formats/ *.c -lm     (no spaces before *.c)
- *   build/decode_bench [--csv] [--all] [--borrow] [--batch N] [--keep-heap] [--reps N] FILE
+ * Built by `make build/release/decode_bench` (and `make bench`); run:
+ *   build/release/decode_bench [--csv] [--all] [--borrow] [--batch N] [--keep-heap] [--reps N] FILE
  *
  * mmaps FILE and decodes every line into batches of N (4096) records with the
  * schema user_id, page_url, referrer_url (VARCHAR), event_time (TIMESTAMP),

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - akili's benchmarks (figures and ratios, not pass/fail tests).
+#   bench/engines.py  the flagship transform on akili (the whole pipeline
+#                     and its transform alone), DuckDB, SQLite and PostgreSQL
+#                     over the same 1M and 5M event files; rows checked equal
 #   bench/stream.py   5M events loaded, then 1,000-event micro-batches,
 #                     event -> visible latency, state per session and user,
 #                     against recomputing everything (akili's batch engine
@@ -8,4 +11,5 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 tests/oracle/setup.sh >/dev/null 2>&1 || echo "(DuckDB not installed: its figure is skipped)"
+python3 bench/engines.py
 python3 bench/stream.py "$@"
