@@ -17,7 +17,7 @@
 
 #include <string.h>
 
-#define MAX_MASK_IDX 4
+#define MAX_MASK_IDX 5
 
 typedef struct mask_idx {
     uint64_t mask; /* over kept positions */
@@ -47,7 +47,7 @@ struct ak_table {
     uint64_t next_rid;
     ak_dirty_t dirty;              /* rows changed since the last checkpoint, by position */
     size_t nlive, ndead;
-    ak_hidx_t kidx;                /* key (keyed) or all kept columns (keyless) */
+    ak_hidx_t kidx;                /* the key (keyed tables only) */
     mask_idx_t midx[MAX_MASK_IDX];
     int nmidx;
     ak_hidx_t strs;                /* interned strings: hash -> slot in str_v */
@@ -185,15 +185,13 @@ static int intern(ak_table_t *t, ak_val_t *v)
     return 0;
 }
 
+/* A keyed table indexes its key; a keyless one only the column subsets its
+ * deletes have named (built on the first such delete: an append-only input
+ * never pays for an index). */
 static int index_row(ak_table_t *t, size_t r)
 {
     const ak_val_t *row = ak_rel_row(t->rows, r);
-    uint64_t h;
-    if (t->nkey)
-        h = hash_cols(row, t->key, t->nkey);
-    else
-        h = hash_mask(row, t->nkept >= 64 ? ~0ULL : ((1ULL << t->nkept) - 1), t->nkept);
-    if (ak_hidx_insert(&t->kidx, h, (uint32_t)r))
+    if (t->nkey && ak_hidx_insert(&t->kidx, hash_cols(row, t->key, t->nkey), (uint32_t)r))
         return -1;
     for (int i = 0; i < t->nmidx; i++)
         if (ak_hidx_insert(&t->midx[i].h, hash_mask(row, t->midx[i].mask, t->nkept), (uint32_t)r))
@@ -204,9 +202,8 @@ static int index_row(ak_table_t *t, size_t r)
 static void unindex_row(ak_table_t *t, size_t r)
 {
     const ak_val_t *row = ak_rel_row(t->rows, r);
-    uint64_t h = t->nkey ? hash_cols(row, t->key, t->nkey)
-                         : hash_mask(row, t->nkept >= 64 ? ~0ULL : ((1ULL << t->nkept) - 1), t->nkept);
-    ak_hidx_remove(&t->kidx, h, (uint32_t)r);
+    if (t->nkey)
+        ak_hidx_remove(&t->kidx, hash_cols(row, t->key, t->nkey), (uint32_t)r);
     for (int i = 0; i < t->nmidx; i++)
         ak_hidx_remove(&t->midx[i].h, hash_mask(row, t->midx[i].mask, t->nkept), (uint32_t)r);
 }
@@ -463,14 +460,10 @@ static int delete_keyless(ak_table_t *t, const ak_rec_t *rec, ak_err_t *err)
     for (int i = 0; i < t->nkept; i++)
         if (rec->present >> t->kept[i] & 1)
             mask |= 1ULL << i;
-    uint64_t all = t->nkept >= 64 ? ~0ULL : ((1ULL << t->nkept) - 1);
     size_t found = (size_t)-1;
     if (mask) {
-        ak_hidx_t *h = &t->kidx;
-        if (mask != all) {
-            mask_idx_t *m = mask_index(t, mask);
-            h = m ? &m->h : NULL;
-        }
+        mask_idx_t *m = mask_index(t, mask);
+        ak_hidx_t *h = m ? &m->h : NULL;
         if (h) {
             uint64_t hv = hash_mask(want, mask, t->nkept);
             for (size_t s = ak_hidx_first(h, hv); ak_hidx_more(h, s) && found == (size_t)-1; s = ak_hidx_next(h, s))
