@@ -19,6 +19,7 @@ typedef struct run {
 typedef struct blist {
     run_t *b;
     uint32_t nb, cap;
+    size_t ents;             /* the buckets' capacities summed: ak_mset_bytes in O(1) */
 } blist_t;
 
 static int cmp(const ak_val_t *a, const ak_val_t *b, int w) { return ak_row_cmp(a, b, w); }
@@ -185,6 +186,7 @@ static int to_buckets(ak_mset_t *m, int w)
             blist_free(l);
             return -1;
         }
+        l->ents += b->cap;
         memcpy(b->v, small.v + (size_t)i * (size_t)w, sizeof *b->v * (size_t)k * (size_t)w);
         memcpy(b->c, small.c + i, sizeof *b->c * k);
         b->n = k;
@@ -208,10 +210,14 @@ int ak_mset_add(ak_mset_t *m, const ak_val_t *t, int w, int64_t c)
     blist_t *l = m->p;
     uint32_t bi = find_bucket(l, t, w);
     run_t *b = &l->b[bi];
-    if (run_add(b, t, w, c, &delta))
+    uint32_t had = b->cap;
+    int rc = run_add(b, t, w, c, &delta);
+    l->ents += b->cap - had;
+    if (rc)
         return -1;
     m->n = (uint32_t)((int64_t)m->n + delta);
     if (b->n == 0 && l->nb > 1) {
+        l->ents -= b->cap;
         run_free(b);
         memmove(&l->b[bi], &l->b[bi + 1], sizeof *l->b * (l->nb - bi - 1));
         l->nb--;
@@ -230,6 +236,7 @@ int ak_mset_add(ak_mset_t *m, const ak_val_t *t, int w, int64_t c)
         uint32_t half = b->n / 2;
         if (run_reserve(&nr, BMAX, w))
             return -1;
+        l->ents += nr.cap;
         memcpy(nr.v, b->v + (size_t)half * (size_t)w, sizeof *nr.v * (size_t)(b->n - half) * (size_t)w);
         memcpy(nr.c, b->c + half, sizeof *nr.c * (b->n - half));
         nr.n = b->n - half;
@@ -316,10 +323,7 @@ size_t ak_mset_bytes(const ak_mset_t *m, int w)
     size_t per = sizeof(ak_val_t) * (size_t)w + sizeof(int64_t);
     if (m->cap == UINT32_MAX) {
         const blist_t *l = m->p;
-        size_t b = sizeof *l + sizeof(run_t) * l->cap;
-        for (uint32_t i = 0; i < l->nb; i++)
-            b += per * l->b[i].cap;
-        return b;
+        return sizeof *l + sizeof(run_t) * l->cap + per * l->ents;
     }
     return per * m->cap;
 }

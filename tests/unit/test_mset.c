@@ -1,6 +1,7 @@
 /* test_mset.c - the ordered multiset against a naive sorted list. */
 #include "ak_test.h"
 
+#include "ak_alloc.h"
 #include "ak_delta.h"
 #include "ak_mset.h"
 
@@ -53,6 +54,7 @@ AK_TEST(random_against_naive)
     uint64_t s = 88172645463325252ULL;
     for (int round = 0; round < 6; round++) {
         ak_mset_t m = {0};
+        size_t live0 = ak_alloc_live();
         memset(&z, 0, sizeof z);
         int range = round < 3 ? 40 : 3000; /* small sets, then bucketed ones */
         for (int op = 0; op < 20000; op++) {
@@ -70,6 +72,8 @@ AK_TEST(random_against_naive)
             naive_add(&z, a, b, c);
             if (op % 997 == 0 || op == 19999) {
                 AK_CHECK_EQ_INT(ak_mset_distinct(&m), z.n);
+                /* its bytes, kept as it changes, are what it holds allocated */
+                AK_CHECK_EQ_INT(ak_mset_bytes(&m, 2), ak_alloc_live() - live0);
                 walk_t w = {&z, 0, true};
                 ak_mset_each(&m, 2, NULL, visit, &w);
                 AK_CHECK(w.ok && w.at == z.n);
@@ -85,6 +89,16 @@ AK_TEST(random_against_naive)
                 }
             }
         }
+        /* drained in order from the front, so whole buckets empty and go */
+        while (z.n) {
+            ak_val_t t[2] = {ak_v_int(z.key[0][0]), ak_v_int(z.key[0][1])};
+            int64_t c = z.cnt[0];
+            AK_CHECK(ak_mset_add(&m, t, 2, -c) == 0);
+            naive_add(&z, z.key[0][0], z.key[0][1], -c);
+            if (z.n % 500 == 0)
+                AK_CHECK_EQ_INT(ak_mset_bytes(&m, 2), ak_alloc_live() - live0);
+        }
+        AK_CHECK_EQ_INT(ak_mset_distinct(&m), 0);
         ak_mset_free(&m);
     }
 }
