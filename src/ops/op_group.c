@@ -540,19 +540,20 @@ typedef struct tuple_out {
     grp_t *s;
     uint32_t g;
     int slot;
+    size_t prefix;               /* bytes of k kept between tuples */
     ak_buf_t *k, *v;
     const ak_state_out_t *out;
     ak_err_t *err;
 } tuple_out_t;
 
+/* A multiset tuple's record: 1 | group key | slot | tuple -> count.  The
+ * caller leaves k holding 1 | group key | slot (prefix bytes), so a group's
+ * key is serialized once, not once per tuple. */
 static int put_tuple(void *ctx, const ak_val_t *t, int64_t c)
 {
     tuple_out_t *x = ctx;
-    ak_buf_clear(x->k);
+    x->k->len = x->prefix;
     ak_buf_clear(x->v);
-    ak_buf_putc(x->k, 1);
-    ak_ser_row(x->k, gkey(x->s, x->g), x->s->ng);
-    ak_buf_putc(x->k, (char)x->slot);
     ak_ser_row(x->k, t, x->s->slots[x->slot].width);
     ak_buf_put_svarint(x->v, c);
     if (x->k->oom || x->v->oom)
@@ -634,9 +635,14 @@ static int group_save(ak_op_t *op, bool full, const ak_state_out_t *out, ak_err_
             rc = put_group(s, g, &k, &v, out, err);
             for (int i = 0; i < s->nslots && rc == 0; i++)
                 if (s->slots[i].kind == S_MSET) {
-                    tuple_out_t x = {s, g, i, &k, &v, out, err};
-                    rc = ak_mset_each((const ak_mset_t *)(gstate(s, g) + s->slots[i].off), s->slots[i].width, NULL,
-                                      put_tuple, &x) ? -1 : 0;
+                    ak_buf_clear(&k);
+                    ak_buf_putc(&k, 1);
+                    ak_ser_row(&k, gkey(s, g), s->ng);
+                    ak_buf_putc(&k, (char)i);
+                    tuple_out_t x = {s, g, i, k.len, &k, &v, out, err};
+                    rc = k.oom ? ak_err_nomem(err)
+                               : ak_mset_each((const ak_mset_t *)(gstate(s, g) + s->slots[i].off), s->slots[i].width,
+                                              NULL, put_tuple, &x) ? -1 : 0;
                 }
         }
     } else {
