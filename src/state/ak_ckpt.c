@@ -14,6 +14,7 @@
 #include "ak_ckpt.h"
 
 #include "ak_alloc.h"
+#include "ak_awrite.h"
 #include "ak_buf.h"
 #include "ak_crc32c.h"
 #include "ak_hidx.h"
@@ -57,6 +58,8 @@ typedef struct writer {
     uint64_t bytes, records;
     ak_buf_t frame;
     const char *crash;        /* the crash point of each frame */
+    bool async;               /* frames go to a writer thread while the next is filled */
+    ak_awriter_t *aw;
 } writer_t;
 
 /* Merging a manifest's first segments into one, in the background: the
@@ -158,6 +161,7 @@ int ak_ckpt_open(const char *dir, const char *tag, ak_ckpt_t **out, ak_err_t *er
     }
     c->w.fd = -1;
     c->w.crash = "ckpt-write";
+    c->w.async = true;
     c->next_seq = 1;
     uint64_t *mans;
     size_t n;
@@ -661,7 +665,7 @@ static int w_open(writer_t *w, const char *path, uint64_t seq, ak_err_t *err)
     if (ak_io_write_all(w->fd, h, SEG_HDR))
         return ak_errf(err, AK_E_IO, "cannot write checkpoint segment %s: %s", path, strerror(errno));
     w->bytes = SEG_HDR;
-    return 0;
+    return w->async ? ak_awriter_start(w->fd, &w->aw, err) : 0;
 }
 
 static int w_flush(writer_t *w, ak_err_t *err)
@@ -674,9 +678,11 @@ static int w_flush(writer_t *w, ak_err_t *err)
     ak_le_put32(h, (uint32_t)w->frame.len);
     ak_le_put32(h + 4, ak_crc32c(0, w->frame.data, w->frame.len));
     ak_io_crash_point(w->crash);
+    w->bytes += 8 + w->frame.len;
+    if (w->aw)
+        return ak_awriter_put(w->aw, h, 8, &w->frame, err);
     if (ak_io_write_all(w->fd, h, 8) || ak_io_write_all(w->fd, w->frame.data, w->frame.len))
         return ak_errf(err, AK_E_IO, "cannot write a checkpoint segment: %s", strerror(errno));
-    w->bytes += 8 + w->frame.len;
     ak_buf_clear(&w->frame);
     return 0;
 }
@@ -701,7 +707,7 @@ static int w_put(writer_t *w, uint8_t op, uint32_t section, const void *key, siz
 /* The last frame out and the file synced. */
 static int w_finish(writer_t *w, ak_err_t *err)
 {
-    if (w_flush(w, err))
+    if (w_flush(w, err) || (w->aw && ak_awriter_drain(w->aw, err)))
         return -1;
     if (ak_io_fsync(w->fd) != 0)
         return ak_errf(err, AK_E_IO, "cannot sync a checkpoint segment: %s", strerror(errno));
@@ -710,6 +716,8 @@ static int w_finish(writer_t *w, ak_err_t *err)
 
 static void w_close(writer_t *w)
 {
+    ak_awriter_stop(w->aw);
+    w->aw = NULL;
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
