@@ -21,6 +21,7 @@ typedef struct slot {
 
 struct ak_awriter {
     int fd;
+    const char *what;
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -56,13 +57,14 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int ak_awriter_start(int fd, ak_awriter_t **out, ak_err_t *err)
+int ak_awriter_start(int fd, const char *what, ak_awriter_t **out, ak_err_t *err)
 {
     *out = NULL;
     ak_awriter_t *w = ak_calloc(1, sizeof *w);
     if (!w)
         return ak_err_nomem(err);
     w->fd = fd;
+    w->what = what;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->th, NULL, writer_main, w) != 0) {
@@ -75,9 +77,9 @@ int ak_awriter_start(int fd, ak_awriter_t **out, ak_err_t *err)
     return 0;
 }
 
-static int failed(int e, ak_err_t *err)
+static int failed(const ak_awriter_t *w, int e, ak_err_t *err)
 {
-    return ak_errf(err, AK_E_IO, "cannot write a checkpoint segment: %s", strerror(e));
+    return ak_errf(err, AK_E_IO, "cannot write %s: %s", w->what, strerror(e));
 }
 
 int ak_awriter_put(ak_awriter_t *w, const void *hdr, size_t hn, ak_buf_t *buf, ak_err_t *err)
@@ -93,14 +95,15 @@ int ak_awriter_put(ak_awriter_t *w, const void *hdr, size_t hn, ak_buf_t *buf, a
         ak_buf_t spare = s->buf; /* cleared by the thread: its allocation comes back */
         s->buf = *buf;
         *buf = spare;
-        memcpy(s->hdr, hdr, hn);
+        if (hn)
+            memcpy(s->hdr, hdr, hn);
         s->hn = hn;
         s->full = true;
         w->head = (w->head + 1) % SLOTS;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
-    return e ? failed(e, err) : 0;
+    return e ? failed(w, e, err) : 0;
 }
 
 int ak_awriter_drain(ak_awriter_t *w, ak_err_t *err)
@@ -110,7 +113,7 @@ int ak_awriter_drain(ak_awriter_t *w, ak_err_t *err)
         pthread_cond_wait(&w->cv, &w->mu);
     int e = w->error;
     pthread_mutex_unlock(&w->mu);
-    return e ? failed(e, err) : 0;
+    return e ? failed(w, e, err) : 0;
 }
 
 void ak_awriter_stop(ak_awriter_t *w)

@@ -16,8 +16,9 @@
 
 typedef struct ak_awriter ak_awriter_t;
 
-/* Starts the thread for fd (not owned: the caller closes it after stop). */
-int ak_awriter_start(int fd, ak_awriter_t **out, ak_err_t *err);
+/* Starts the thread for fd (not owned: the caller closes it after stop);
+ * `what` names the file in errors ("cannot write WHAT: ..."), borrowed. */
+int ak_awriter_start(int fd, const char *what, ak_awriter_t **out, ak_err_t *err);
 /* Queues hdr[0..hn) (at most 16 bytes) and then buf's bytes.  Takes buf's
  * contents: buf comes back empty, holding a recycled allocation. */
 int ak_awriter_put(ak_awriter_t *w, const void *hdr, size_t hn, ak_buf_t *buf, ak_err_t *err);

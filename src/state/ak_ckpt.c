@@ -665,7 +665,7 @@ static int w_open(writer_t *w, const char *path, uint64_t seq, ak_err_t *err)
     if (ak_io_write_all(w->fd, h, SEG_HDR))
         return ak_errf(err, AK_E_IO, "cannot write checkpoint segment %s: %s", path, strerror(errno));
     w->bytes = SEG_HDR;
-    return w->async ? ak_awriter_start(w->fd, &w->aw, err) : 0;
+    return w->async ? ak_awriter_start(w->fd, "a checkpoint segment", &w->aw, err) : 0;
 }
 
 static int w_flush(writer_t *w, ak_err_t *err)

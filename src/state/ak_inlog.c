@@ -9,6 +9,7 @@
 #include "ak_inlog.h"
 
 #include "ak_alloc.h"
+#include "ak_awrite.h"
 #include "ak_buf.h"
 #include "ak_crc32c.h"
 #include "ak_io.h"
@@ -33,6 +34,7 @@ struct ak_inlog {
     uint64_t synced;   /* durable length */
     ak_buf_t buf;      /* frames not yet written */
     ak_buf_t rec;      /* one record being encoded */
+    ak_awriter_t *aw;  /* large appends (a load) written while the next is decoded */
 };
 
 uint64_t ak_fp_str(uint64_t h, const char *s)
@@ -138,6 +140,7 @@ void ak_inlog_close(ak_inlog_t *l)
 {
     if (!l)
         return;
+    ak_awriter_stop(l->aw);
     if (l->fd >= 0)
         close(l->fd);
     ak_free(l->path);
@@ -176,9 +179,17 @@ static void encode_value(ak_buf_t *b, const ak_val_t *v)
     }
 }
 
-static int flush(ak_inlog_t *l, ak_err_t *err)
+/* Writes what is buffered: by the writer thread once one is running (a
+ * full buffer starts it), directly otherwise. */
+static int flush(ak_inlog_t *l, bool full, ak_err_t *err)
 {
-    if (l->buf.len && ak_io_write_all(l->fd, l->buf.data, l->buf.len))
+    if (!l->buf.len)
+        return 0;
+    if (full && !l->aw && ak_awriter_start(l->fd, l->path, &l->aw, err))
+        return -1;
+    if (l->aw)
+        return ak_awriter_put(l->aw, NULL, 0, &l->buf, err);
+    if (ak_io_write_all(l->fd, l->buf.data, l->buf.len))
         return ak_errf(err, AK_E_IO, "cannot write input log %s: %s", l->path, strerror(errno));
     ak_buf_clear(&l->buf);
     return 0;
@@ -203,7 +214,7 @@ int ak_inlog_append(ak_inlog_t *l, const ak_batch_t *b, ak_err_t *err)
         if (l->buf.oom)
             return ak_err_nomem(err);
         l->len += 8 + l->rec.len;
-        if (l->buf.len >= FLUSH_AT && flush(l, err))
+        if (l->buf.len >= FLUSH_AT && flush(l, true, err))
             return -1;
     }
     return 0;
@@ -211,7 +222,7 @@ int ak_inlog_append(ak_inlog_t *l, const ak_batch_t *b, ak_err_t *err)
 
 int ak_inlog_sync(ak_inlog_t *l, uint64_t *len, ak_err_t *err)
 {
-    if (flush(l, err))
+    if (flush(l, false, err) || (l->aw && ak_awriter_drain(l->aw, err)))
         return -1;
     if (l->synced != l->len && ak_io_fdatasync(l->fd) != 0)
         return ak_errf(err, AK_E_IO, "cannot sync input log %s: %s", l->path, strerror(errno));
@@ -306,7 +317,7 @@ int ak_inlog_replay(ak_inlog_t *l, size_t max, ak_inlog_fn fn, void *ctx, ak_err
 int ak_inlog_replay_range(ak_inlog_t *l, uint64_t from, uint64_t to, size_t max, ak_inlog_fn fn, void *ctx,
                           ak_err_t *err)
 {
-    if (flush(l, err))
+    if (flush(l, false, err) || (l->aw && ak_awriter_drain(l->aw, err)))
         return -1;
     uint64_t end = to < l->synced ? to : l->synced, off = from > HDR ? from : HDR;
     if (from > end)

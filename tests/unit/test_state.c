@@ -199,6 +199,47 @@ AK_TEST(inlog_commit_tail_and_corruption)
     unlink(path);
 }
 
+/* Appends large enough to go through the log's writer thread: every record
+ * is replayed, in order, from what a sync made durable; a replay while more
+ * is queued first waits for it. */
+AK_TEST(inlog_large_appends_written_in_the_background)
+{
+    char path[] = "/tmp/akili-test-inlog-big-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    ak_schema_t s = schema(false);
+    ak_err_t err;
+    ak_inlog_t *l;
+    AK_CHECK(ak_inlog_open(path, &s, 7, 0, &l, &err) == 0);
+    char id[300];
+    memset(id, 'x', sizeof id - 1);
+    id[sizeof id - 1] = 0;
+    ak_batch_t b;
+    ak_batch_init(&b, &s);
+    for (int i = 0; i < 1000; i++)
+        add(&b, AK_OP_UPSERT, id, i, i * 1000, 0xf, 0);
+    uint64_t committed = 0, len;
+    for (int k = 0; k < 40; k++) { /* about 12 MB: the thread starts after the first 4 */
+        AK_CHECK(ak_inlog_append(l, &b, &err) == 0);
+        if (k == 24)
+            AK_CHECK(ak_inlog_sync(l, &committed, &err) == 0);
+    }
+    size_t cnt[3] = {0, 0, 0};
+    AK_CHECK(ak_inlog_replay_range(l, 0, committed, 1000, count_cb, cnt, &err) == 0);
+    AK_CHECK_EQ_INT(cnt[0], 25000);
+    AK_CHECK(ak_inlog_sync(l, &len, &err) == 0 && len > committed);
+    ak_inlog_close(l);
+    AK_CHECK(ak_inlog_open(path, &s, 7, len, &l, &err) == 0);
+    memset(cnt, 0, sizeof cnt);
+    AK_CHECK(ak_inlog_replay(l, 1000, count_cb, cnt, &err) == 0);
+    AK_CHECK_EQ_INT(cnt[0], 40000);
+    ak_inlog_close(l);
+    ak_batch_free(&b);
+    ak_schema_free(&s);
+    unlink(path);
+}
+
 AK_TEST(allocation_failures_fail_cleanly)
 {
     /* every allocation of building and filling a table may fail: each attempt
