@@ -149,16 +149,25 @@ static int count_cb(void *ctx, const ak_batch_t *b, ak_err_t *err)
     return 0;
 }
 
-AK_TEST(inlog_commit_tail_and_corruption)
+/* A new log at a fresh temporary path (filled in) for schema s. */
+static ak_inlog_t *new_log(char *path, const ak_schema_t *s, uint64_t fp)
 {
-    char path[] = "/tmp/akili-test-inlog-XXXXXX";
     int fd = mkstemp(path);
     close(fd);
     unlink(path);
+    ak_err_t err;
+    ak_inlog_t *l = NULL;
+    AK_CHECK(ak_inlog_open(path, s, fp, 0, &l, &err) == 0);
+    return l;
+}
+
+AK_TEST(inlog_commit_tail_and_corruption)
+{
+    char path[] = "/tmp/akili-test-inlog-XXXXXX";
     ak_schema_t s = schema(false);
     ak_err_t err;
-    ak_inlog_t *l;
-    AK_CHECK(ak_inlog_open(path, &s, 42, 0, &l, &err) == 0);
+    ak_inlog_t *l = new_log(path, &s, 42);
+    int fd;
     ak_batch_t b;
     ak_batch_init(&b, &s);
     for (int i = 0; i < 1000; i++)
@@ -205,13 +214,9 @@ AK_TEST(inlog_commit_tail_and_corruption)
 AK_TEST(inlog_large_appends_written_in_the_background)
 {
     char path[] = "/tmp/akili-test-inlog-big-XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    unlink(path);
     ak_schema_t s = schema(false);
     ak_err_t err;
-    ak_inlog_t *l;
-    AK_CHECK(ak_inlog_open(path, &s, 7, 0, &l, &err) == 0);
+    ak_inlog_t *l = new_log(path, &s, 7);
     char id[300];
     memset(id, 'x', sizeof id - 1);
     id[sizeof id - 1] = 0;
