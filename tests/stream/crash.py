@@ -78,9 +78,17 @@ class Crashy(H.Akili):
         if crash_at:
             env["AKILI_CRASH_AT"] = crash_at
         self.err = open(os.path.join(self.work, "akili.stderr"), "a")
+        self.started = time.time()
         self.proc = subprocess.Popen([self.bin, "run", "start", "user_sessions", "--interval", "0.002",
                                       "--checkpoint-interval", "0.02"],
                                      env=env, stdout=subprocess.DEVNULL, stderr=self.err)
+
+    def stop(self):
+        """SIGTERM must find the handler installed: a process restarted a
+        moment ago may still be starting (the sanitizers' start-up, before
+        main), where SIGTERM's default action applies."""
+        time.sleep(max(0.0, 1.0 - (time.time() - self.started)))
+        super().stop()
 
     def kill(self):
         if self.proc.poll() is None:
