@@ -2,6 +2,7 @@
 #
 #   make            release binary build/release/akili (-O2)
 #   make asan       the same under AddressSanitizer + UBSan (build/asan/akili)
+#   make tsan       the tests of code that runs threads, under ThreadSanitizer
 #   make demo       install what is missing, build, run the flagship product
 #   make test       every test (unit, pipeline, fuzz smoke) under ASan+UBSan;
 #                   ends with "N passed, N failed"
@@ -40,7 +41,7 @@ ASAN_OBJS := $(patsubst %.c,build/asan/%.o,$(SRCS))
 ASAN_LIB_OBJS := $(patsubst %.c,build/asan/%.o,$(LIB_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all release asan unit test demo fuzz fuzzers clean deps bench soak mutants crash memory-soak
+.PHONY: all release asan unit tsan test demo fuzz fuzzers clean deps bench soak mutants crash memory-soak
 all: release
 release: build/release/akili
 asan: build/asan/akili
@@ -73,6 +74,23 @@ build/asan/tests/%: tests/unit/%.c build/asan/libakili.a tests/unit/ak_test.h te
 
 unit: $(UNIT_BINS)
 
+# the tests of code that runs threads (background segment merges, the
+# background writer of checkpoints and input logs) under ThreadSanitizer
+TSAN_FLAGS := -O1 -g -fsanitize=thread $(STD) $(WARN) $(INCS) $(PKG_CFLAGS) -MMD -MP
+TSAN_LIB_OBJS := $(patsubst %.c,build/tsan/%.o,$(LIB_SRCS))
+TSAN_BINS := build/tsan/tests/test_awrite build/tsan/tests/test_ckpt build/tsan/tests/test_state
+build/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC tsan $<"
+	$(Q)$(CC) $(TSAN_FLAGS) -c -o $@ $<
+build/tsan/libakili.a: $(TSAN_LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+build/tsan/tests/%: tests/unit/%.c build/tsan/libakili.a tests/unit/ak_test.h
+	@mkdir -p $(dir $@)
+	@echo "  TSAN    $<"
+	$(Q)$(CC) $(TSAN_FLAGS) -o $@ $< build/tsan/libakili.a $(LIBS)
+tsan: $(TSAN_BINS)
+
 # libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
@@ -94,7 +112,7 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory -j2 asan unit release
+	@$(MAKE) --no-print-directory -j2 asan unit release tsan
 	@tests/run.sh
 
 demo: deps
@@ -136,4 +154,4 @@ mutants: deps
 clean:
 	rm -rf build
 
--include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(TSAN_LIB_OBJS:.o=.d)

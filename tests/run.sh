@@ -53,6 +53,28 @@ done <build/test-logs/unit.log
 echo "unit: $up passed, $uf failed" >build/test-logs/unit.sum
 count unit build/test-logs/unit.sum
 
+echo "== threads: the tests of code that runs threads, under ThreadSanitizer"
+: >build/test-logs/tsan.log
+for t in build/tsan/tests/test_*; do
+    case "$t" in *.d) continue ;; esac
+    out=$(TSAN_OPTIONS=halt_on_error=1 "$t" 2>&1)
+    rc=$?
+    echo "$out" | tail -1
+    if [ $rc -ne 0 ]; then
+        echo "$out" | grep -E 'FAIL|WARNING: ThreadSanitizer' -A12 | head -40
+        grep -qE '[0-9]+ passed, [0-9]+ failed' <<<"$out" && [ $rc -ne 66 ] || echo "$t: 0 passed, 1 failed"
+    fi
+done 2>&1 | tee -a build/test-logs/tsan.log
+tp=0 tf=0
+while read -r l; do
+    p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$l")
+    f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$l")
+    tp=$((tp + p))
+    tf=$((tf + f))
+done < <(grep -E ': [0-9]+ passed, [0-9]+ failed' build/test-logs/tsan.log)
+echo "threads: $tp passed, $tf failed" >build/test-logs/tsan.sum
+count threads build/test-logs/tsan.sum
+
 echo "== test oracles agree with each other"
 tests/oracle/setup.sh >/dev/null 2>&1 || true
 tests/pipeline/oracle_selftest.sh >build/test-logs/oracle.log 2>&1
