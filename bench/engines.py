@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """engines.py - akili against DuckDB, SQLite and PostgreSQL on the flagship transform.
 
-    python3 bench/engines.py [--sizes 1m,5m] [--reps 3] [--engines akili,duckdb,sqlite,postgresql]
+    python3 bench/engines.py [--sizes 1m,5m[,1m-1mu]] [--reps 3] [--engines akili,duckdb,sqlite,postgresql]
                              [--data DIR]
 
 For each size (1m: 1,000,000 events of 50,000 users; 5m: 5,000,000 of
-200,000) the data set is generated once with gen.py (seed 42, no NULL
+200,000; 1m-1mu, for scaling by keys: 1,000,000 events of 1,000,000 users) the data set is generated once with gen.py (seed 42, no NULL
 user_id: the seed's critical check would hold every publish) and cached
 under --data (default $AKILI_BENCH_DATA or /tmp/akili-bench-data).  Then,
 alternating engines, each run a fresh process:
@@ -52,7 +52,9 @@ AKILI = os.path.join(ROOT, "build", "release", "akili")
 DUCK = os.path.join(ROOT, "tests", "oracle", "duck.mjs")
 SQL = os.path.join(ROOT, "tests", "data", "sql", "user_sessions.sql")
 EXAMPLE = os.path.join(ROOT, "examples", "user_sessions")
-SIZES = {"1m": (1_000_000, 50_000), "5m": (5_000_000, 200_000)}
+SIZES = {"1m": (1_000_000, 50_000), "5m": (5_000_000, 200_000),
+         # scaling by keys: the same number of events spread over 20x the users
+         "1m-1mu": (1_000_000, 1_000_000)}
 EV = ("event_id:VARCHAR,user_id:VARCHAR,page_url:VARCHAR,referrer_url:VARCHAR,user_agent:VARCHAR,"
       "ip_address:VARCHAR,event_time:TIMESTAMP,session_id:VARCHAR")
 UP = "user_id:VARCHAR,username:VARCHAR,account_type:VARCHAR,signup_date:DATE,country:VARCHAR,updated_at:TIMESTAMP"
