@@ -472,53 +472,73 @@ static bool same_key(const rec_t *a, const rec_t *b)
     return a->section == b->section && a->kn == b->kn && memcmp(a->k, b->k, a->kn) == 0;
 }
 
+/* Whether clear record c covers record r: r's section, c's key a prefix of r's. */
+static bool cleared_by(const rec_t *r, const rec_t *c)
+{
+    return r->section == c->section && r->kn >= c->kn && (!c->kn || memcmp(r->k, c->k, c->kn) == 0);
+}
+
+/* Each clear ends every earlier record under its prefix (rare: a holder
+ * that had to write itself whole). */
+static void apply_clears(ak_ckpt_image_t *img)
+{
+    for (size_t i = 0; i < img->nrecs; i++)
+        if (img->recs[i].clear)
+            for (size_t j = 0; j < i; j++)
+                if (cleared_by(&img->recs[j], &img->recs[i]))
+                    img->recs[j].dead = true;
+}
+
+/* Indexes the keys of records [from, nrecs) (clears aside); a later record
+ * of a key ends the earlier one, whose index entry is marked dead. */
+static int index_later(ak_ckpt_image_t *img, size_t from, ak_hidx_t *idx)
+{
+    if (ak_hidx_init(idx, img->nrecs - from))
+        return -1;
+    for (size_t i = from; i < img->nrecs; i++) {
+        rec_t *r = &img->recs[i];
+        if (r->clear)
+            continue;
+        uint64_t h = rec_hash(r);
+        for (size_t s = ak_hidx_first(idx, h); ak_hidx_more(idx, s); s = ak_hidx_next(idx, s))
+            if (idx->h[s] == h && idx->v[s] != AK_HIDX_DEAD && same_key(&img->recs[idx->v[s]], r)) {
+                img->recs[idx->v[s]].dead = true;
+                idx->v[s] = AK_HIDX_DEAD;
+                break;
+            }
+        if (ak_hidx_insert(idx, h, (uint32_t)i))
+            return -1;
+    }
+    return 0;
+}
+
+/* Whether an indexed later record names r's key. */
+static bool named_later(const ak_ckpt_image_t *img, const ak_hidx_t *idx, const rec_t *r)
+{
+    uint64_t h = rec_hash(r);
+    for (size_t s = ak_hidx_first(idx, h); ak_hidx_more(idx, s); s = ak_hidx_next(idx, s))
+        if (idx->h[s] == h && idx->v[s] != AK_HIDX_DEAD && same_key(&img->recs[idx->v[s]], r))
+            return true;
+    return false;
+}
+
 /* Later records of a key replace earlier ones; deletions end them, and a
- * clear ends every earlier record of its section under its prefix (rare:
- * a holder that had to write itself whole).  The whole segment's first
- * `nbase` records have distinct keys (a whole checkpoint writes each key
- * once), so only the incremental segments' keys are indexed and the base
- * records are looked up in that smaller index. */
+ * clear ends every earlier record of its section under its prefix.  The
+ * whole segment's first `nbase` records have distinct keys (a whole
+ * checkpoint writes each key once), so only the incremental segments' keys
+ * are indexed and the base records are looked up in that smaller index. */
 static int dedupe(ak_ckpt_image_t *img, size_t nbase)
 {
-    for (size_t i = 0; i < img->nrecs; i++) {
-        const rec_t *c = &img->recs[i];
-        if (!c->clear)
-            continue;
-        for (size_t j = 0; j < i; j++) {
-            rec_t *o = &img->recs[j];
-            if (o->section == c->section && o->kn >= c->kn && (!c->kn || memcmp(o->k, c->k, c->kn) == 0))
-                o->dead = true;
-        }
-    }
+    apply_clears(img);
     if (img->nrecs > nbase) {
         ak_hidx_t idx;
-        if (ak_hidx_init(&idx, img->nrecs - nbase))
-            return -1;
-        for (size_t i = nbase; i < img->nrecs; i++) {
-            rec_t *r = &img->recs[i];
-            if (r->clear)
-                continue;
-            uint64_t h = rec_hash(r);
-            for (size_t s = ak_hidx_first(&idx, h); ak_hidx_more(&idx, s); s = ak_hidx_next(&idx, s)) {
-                if (idx.h[s] == h && idx.v[s] != AK_HIDX_DEAD && same_key(&img->recs[idx.v[s]], r)) {
-                    img->recs[idx.v[s]].dead = true;
-                    idx.v[s] = AK_HIDX_DEAD;
-                    break;
-                }
-            }
-            if (ak_hidx_insert(&idx, h, (uint32_t)i)) {
-                ak_hidx_free(&idx);
-                return -1;
-            }
-        }
-        for (size_t i = 0; i < nbase; i++) {
-            rec_t *r = &img->recs[i];
-            uint64_t h = rec_hash(r);
-            for (size_t s = ak_hidx_first(&idx, h); ak_hidx_more(&idx, s) && !r->dead; s = ak_hidx_next(&idx, s))
-                if (idx.h[s] == h && idx.v[s] != AK_HIDX_DEAD && same_key(&img->recs[idx.v[s]], r))
-                    r->dead = true;
-        }
+        int rc = index_later(img, nbase, &idx);
+        for (size_t i = 0; i < nbase && rc == 0; i++)
+            if (!img->recs[i].dead && named_later(img, &idx, &img->recs[i]))
+                img->recs[i].dead = true;
         ak_hidx_free(&idx);
+        if (rc)
+            return -1;
     }
     img->live = 0;
     for (size_t i = 0; i < img->nrecs; i++) {
@@ -646,8 +666,6 @@ int ak_ckpt_image_each(const ak_ckpt_image_t *img, ak_ckpt_rec_fn fn, void *ctx,
     return rc;
 }
 
-/* ---- writing ---- */
-
 /* ---- writing segments ---- */
 
 /* Creates the segment file and writes its header. */
@@ -733,6 +751,13 @@ static void w_close(writer_t *w)
  * it merged (unless a whole checkpoint replaced them meanwhile).  Memory
  * and time go with the increments; the first segment is streamed. */
 
+/* The merged segment while it is written (renamed once complete). */
+static void merge_tmp_path(const ak_ckpt_t *c, char *out, size_t cap)
+{
+    path_of(c, out, cap, "seg", c->merge.out.seq);
+    strncat(out, ".tmp", cap - strlen(out) - 1);
+}
+
 typedef struct merger {
     ak_ckpt_image_t inc;      /* the increments' records */
     ak_hidx_t idx;            /* their keys (clears not included) */
@@ -743,11 +768,6 @@ typedef struct merger {
     atomic_bool *stop_flag;
 } merger_t;
 
-static bool cleared_by(const rec_t *r, const rec_t *c)
-{
-    return r->section == c->section && r->kn >= c->kn && (!c->kn || memcmp(r->k, c->k, c->kn) == 0);
-}
-
 /* A base record is kept unless a later record names its key or a clear
  * covers it. */
 static int merge_base_rec(void *ctx, const rec_t *r, char *why, size_t wn)
@@ -755,10 +775,8 @@ static int merge_base_rec(void *ctx, const rec_t *r, char *why, size_t wn)
     merger_t *m = ctx;
     if (atomic_load_explicit(m->stop_flag, memory_order_relaxed))
         return snprintf(why, wn, "stopped"), -1;
-    uint64_t h = rec_hash(r);
-    for (size_t s = ak_hidx_first(&m->idx, h); ak_hidx_more(&m->idx, s); s = ak_hidx_next(&m->idx, s))
-        if (m->idx.h[s] == h && same_key(&m->inc.recs[m->idx.v[s]], r))
-            return 0;
+    if (named_later(&m->inc, &m->idx, r))
+        return 0;
     for (size_t i = 0; i < m->nclears; i++)
         if (cleared_by(r, &m->inc.recs[m->clears[i]]))
             return 0;
@@ -776,31 +794,19 @@ static int merge_run(ak_ckpt_t *c, merger_t *m, char *why, size_t wn)
     for (size_t i = 1; i < g->nin; i++)
         if (atomic_load(&g->stop) || read_segment(c, &g->in[i], &m->inc, why, wn))
             return -1;
-    /* the increments among themselves: a later record of a key ends an
-     * earlier one, a clear every earlier one under its prefix */
-    if (ak_hidx_init(&m->idx, m->inc.nrecs))
-        return snprintf(why, wn, "out of memory"), -1;
-    for (size_t i = 0; i < m->inc.nrecs; i++) {
-        rec_t *r = &m->inc.recs[i];
-        if (r->clear) {
-            for (size_t j = 0; j < i; j++)
-                if (cleared_by(&m->inc.recs[j], r))
-                    m->inc.recs[j].dead = true;
+    /* the increments among themselves, as a load would take them; their
+     * clears are kept to cut the first segment's records too */
+    apply_clears(&m->inc);
+    for (size_t i = 0; i < m->inc.nrecs; i++)
+        if (m->inc.recs[i].clear) {
             if (AK_GROW(m->clears, m->cap_clears, m->nclears + 1))
                 return snprintf(why, wn, "out of memory"), -1;
             m->clears[m->nclears++] = i;
-            continue;
         }
-        uint64_t h = rec_hash(r);
-        for (size_t s = ak_hidx_first(&m->idx, h); ak_hidx_more(&m->idx, s); s = ak_hidx_next(&m->idx, s))
-            if (m->idx.h[s] == h && !m->inc.recs[m->idx.v[s]].dead && same_key(&m->inc.recs[m->idx.v[s]], r))
-                m->inc.recs[m->idx.v[s]].dead = true;
-        if (ak_hidx_insert(&m->idx, h, (uint32_t)i))
-            return snprintf(why, wn, "out of memory"), -1;
-    }
+    if (index_later(&m->inc, 0, &m->idx))
+        return snprintf(why, wn, "out of memory"), -1;
     char path[4300];
-    path_of(c, path, sizeof path, "seg", g->out.seq);
-    strcat(path, ".tmp");
+    merge_tmp_path(c, path, sizeof path);
     m->w.crash = "ckpt-merge";
     map_t base = {0};
     int rc = w_open(&m->w, path, g->out.seq, &m->err) ? -1 : map_segment(c, &g->in[0], &base, why, wn);
@@ -839,15 +845,13 @@ static void *merge_main(void *arg)
     ak_err_clear(&m.err);
     char why[400] = "";
     int rc = merge_run(c, &m, why, sizeof why);
+    w_close(&m.w);
     if (rc) {
         char path[4300];
-        path_of(c, path, sizeof path, "seg", c->merge.out.seq);
-        strcat(path, ".tmp");
-        w_close(&m.w);
+        merge_tmp_path(c, path, sizeof path);
         unlink(path);
         snprintf(c->merge.why, sizeof c->merge.why, "%.380s", why[0] ? why : "stopped");
     }
-    w_close(&m.w);
     ak_buf_free(&m.w.frame);
     ak_hidx_free(&m.idx);
     ak_free(m.clears);
