@@ -35,10 +35,6 @@ static void advise_huge(void *p, size_t n)
     uintptr_t done = atomic_load_explicit(&heap_advised, memory_order_relaxed);
     if (done == UINTPTR_MAX)
         return;
-    if (n >= 16 * HUGE_PAGE) {
-        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), b = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
-        (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
-    }
     uintptr_t top = (uintptr_t)sbrk(0);
     if (done == 0) {
         const char *s = getenv("AKILI_HUGEPAGES");
@@ -48,6 +44,10 @@ static void advise_huge(void *p, size_t n)
         }
         done = top & ~(HUGE_PAGE - 1);
         atomic_store(&heap_advised, done);
+    }
+    if (n >= 16 * HUGE_PAGE) {
+        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), b = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
+        (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
     }
     if (top == (uintptr_t)-1 || top <= done ||
         !atomic_compare_exchange_strong_explicit(&heap_advised, &done, top, memory_order_relaxed, memory_order_relaxed))
