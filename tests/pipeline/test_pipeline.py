@@ -90,6 +90,15 @@ class Env:
         self.ak("product", "create", "--name", "user_sessions", "--namespace", "analytics", "--archetype", "source")
         self.ak("product", "deploy", "user_sessions", "--version", version, "--dir", manifests)
 
+    def generated(self, events, users, seed, extra=()):
+        """Generates a data set beside the data directory, copies its profiles
+        in, and returns its clickstream lines (for the test to feed)."""
+        src = os.path.join(self.dir, "src")
+        gen(src, events, users, seed, extra)
+        shutil.copy(os.path.join(src, "user_profiles.ndjson"), self.data)
+        with open(os.path.join(src, "clickstream.ndjson")) as f:
+            return f.readlines()
+
     def rows(self, candidate=False, env=None, sql="SELECT * FROM analytics.user_sessions"):
         args = ["query", "--format", "json"] + (["--candidate"] if candidate else []) + [sql]
         out = self.ak(*args, env=env).stdout
@@ -824,12 +833,8 @@ def continuous_run_follows_and_stops_on_signal():
     """`run start` without --once follows appended data; SIGTERM finishes the
     batch and exits 0; the result equals the oracle over everything."""
     e = Env("cont")
-    src = os.path.join(e.dir, "src")
     try:
-        gen(src, 6000, 300, 8)
-        with open(os.path.join(src, "clickstream.ndjson")) as f:
-            lines = f.readlines()
-        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
+        lines = e.generated(6000, 300, 8)
         click = os.path.join(e.data, "clickstream.ndjson")
         with open(click, "w") as f:
             f.writelines(lines[:2000])
@@ -894,12 +899,8 @@ def faults_fail_cleanly_and_the_next_run_recovers():
     such run fails with an error (no crash, no sanitizer report) or finishes,
     and a run without faults ends with the result equal to the oracle."""
     e = Env("faults")
-    src = os.path.join(e.dir, "src")
     try:
-        gen(src, 24000, 900, 31)
-        with open(os.path.join(src, "clickstream.ndjson")) as f:
-            lines = f.readlines()
-        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
+        lines = e.generated(24000, 900, 31)
         click = os.path.join(e.data, "clickstream.ndjson")
         open(click, "w").close()
         e.setup()
@@ -939,12 +940,8 @@ def transient_errors_retry_with_backoff():
     import sqlite3
     import threading
     e = Env("retries")
-    src = os.path.join(e.dir, "src")
     try:
-        gen(src, 9000, 400, 37, ["--null-user-fraction", "0"])
-        with open(os.path.join(src, "clickstream.ndjson")) as f:
-            lines = f.readlines()
-        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
+        lines = e.generated(9000, 400, 37, ["--null-user-fraction", "0"])
         click = os.path.join(e.data, "clickstream.ndjson")
         man = manifests_with(e, "compute.yaml", "retries: 3", "retries: 2")
         e.setup(manifests=man)
@@ -1048,16 +1045,12 @@ def retention_deletes_expired_rows_everywhere():
     state) as the data moves on, across restarts and a rebuild."""
     import datetime
     e = Env("retention")
-    src = os.path.join(e.dir, "src")
     try:
-        gen(src, 12000, 500, 43, ["--null-user-fraction", "0"])
-        with open(os.path.join(src, "clickstream.ndjson")) as f:
-            lines = f.readlines()
+        lines = e.generated(12000, 500, 43, ["--null-user-fraction", "0"])
         lines.sort(key=lambda l: json.loads(l).get("event_time") or "")  # the data moves on in time
         cut = plus_minutes(json.loads(lines[0])["event_time"], 3 * 24 * 60)
         lines = [l for l in lines if json.loads(l)["event_time"] < cut]  # (not the generator's far stragglers)
         third = len(lines) // 3
-        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
         click = os.path.join(e.data, "clickstream.ndjson")
         man = manifests_with(e, "output.yaml", "days: 90", "days: 1")
         e.setup(manifests=man)
@@ -1102,15 +1095,11 @@ def compaction_bounds_state_and_applies_late_changes_exactly():
     checkpoint, are each applied exactly by a rebuild from the logs."""
     import datetime
     e = Env("compaction")
-    src = os.path.join(e.dir, "src")
     try:
-        gen(src, 16000, 300, 47, ["--null-user-fraction", "0"])
-        with open(os.path.join(src, "clickstream.ndjson")) as f:
-            evs = [json.loads(l) for l in f]
+        evs = [json.loads(l) for l in e.generated(16000, 300, 47, ["--null-user-fraction", "0"])]
         evs.sort(key=lambda v: v.get("event_time") or "")
         cut = plus_minutes(evs[0]["event_time"], 4 * 24 * 60)
         evs = [v for v in evs if v["event_time"] < cut]
-        shutil.copy(os.path.join(src, "user_profiles.ndjson"), e.data)
         click = os.path.join(e.data, "clickstream.ndjson")
         prof = [os.path.join(e.data, "user_profiles.ndjson")]
         man = manifests_with(e, "output.yaml", "days: 90", "days: 1")

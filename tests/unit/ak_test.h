@@ -15,6 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* xorshift64: the deterministic generator of the randomized tests. */
+static inline uint64_t ak_test_xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
 typedef void (*ak_test_fn)(void);
 struct ak_test_entry {
     const char *name;

@@ -77,13 +77,7 @@ static int no_intern(void *ctx, ak_val_t *v)
 }
 
 static uint64_t rng = 2463534242ull;
-static uint32_t rnd(uint32_t n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
-}
+static uint32_t rnd(uint32_t n) { return (uint32_t)(ak_test_xorshift(&rng) % n); }
 
 /* Every (key, row) of a with its count and aux is in b, and the totals match. */
 static bool same(ak_kbag_t *a, ak_kbag_t *b)

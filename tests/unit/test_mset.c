@@ -58,7 +58,7 @@ AK_TEST(random_against_naive)
         memset(&z, 0, sizeof z);
         int range = round < 3 ? 40 : 3000; /* small sets, then bucketed ones */
         for (int op = 0; op < 20000; op++) {
-            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            ak_test_xorshift(&s);
             int64_t a = (int64_t)(s % (uint64_t)range), b = (int64_t)((s >> 20) % 2);
             /* remove only what is there, so counts stay positive */
             int64_t c = 1;

@@ -64,13 +64,7 @@ static int clear(void *ctx, uint32_t section, const void *p, size_t pn, ak_err_t
 }
 
 static uint64_t rng = 88172645463325252ull;
-static uint32_t rnd(uint32_t n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
-}
+static uint32_t rnd(uint32_t n) { return (uint32_t)(ak_test_xorshift(&rng) % n); }
 
 static void row_of(int id, int slot, ak_val_t *row)
 {
