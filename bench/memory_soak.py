@@ -101,16 +101,12 @@ def main():
         text = text.replace("days: 90", f"days: {a.retention_days}")
     with open(out_yaml, "w") as f:
         f.write(text)
-    q = os.path.join(man, "quality.yaml")  # a historical timeline: freshness is a warning (as in stream.py)
-    with open(q) as f:
-        text = re.sub(r"(- name: freshness\n(?:.*\n)*?\s+severity: )critical", r"\1warning", f.read())
-    with open(q, "w") as f:
-        f.write(text)
+    stream.warn_freshness(man)
     with open(os.path.join(data, stream.PROF), "w") as f:
         f.write(profiles(a.users))
     open(os.path.join(data, stream.CLICK), "w").close()
     now = iso(BASE + datetime.timedelta(days=a.days + 1))
-    env = stream.setup(home, data, now)  # (deploys work/manifests: the copy above)
+    env = stream.setup(home, data, now, man)
     log = open(os.path.join(work, "akili.log"), "w")
     proc = subprocess.Popen([stream.AKILI, "run", "start", "user_sessions", "--checkpoint-interval", "2"], env=env,
                             stdout=log, stderr=subprocess.STDOUT)

@@ -128,18 +128,27 @@ def batch_lines(path):
     return out
 
 
-def setup(home, data, now):
+def warn_freshness(man):
+    """The seed's freshness check as a warning: a historical timeline with
+    AKILI_NOW pinned after it would hold every publish."""
+    q = os.path.join(man, "quality.yaml")
+    with open(q) as f:
+        text = re.sub(r"(- name: freshness\n(?:.*\n)*?\s+severity: )critical", r"\1warning", f.read())
+    with open(q, "w") as f:
+        f.write(text)
+
+
+def setup(home, data, now, man=None):
+    """Connections over `data` and the product deployed from `man` (default:
+    a copy of the example beside home, freshness a warning); returns the
+    environment akili runs in."""
     env = dict(os.environ, AKILI_HOME=home, AKILI_NOW=now)
     env.pop("AKILI_NO_INCREMENTAL", None)
-    man = os.path.join(os.path.dirname(home), "manifests")
-    if not os.path.exists(man):
-        shutil.copytree(EXAMPLE, man)
-        q = os.path.join(man, "quality.yaml")
-        with open(q) as f:
-            text = f.read()
-        text = re.sub(r"(- name: freshness\n(?:.*\n)*?\s+severity: )critical", r"\1warning", text)
-        with open(q, "w") as f:
-            f.write(text)
+    if man is None:
+        man = os.path.join(os.path.dirname(home), "manifests")
+        if not os.path.exists(man):
+            shutil.copytree(EXAMPLE, man)
+            warn_freshness(man)
     cfg = json.dumps({"path": data, "files": {"clickstream.page-views": CLICK, "public.users": PROF}})
     for name in ("production-events", "production-db"):
         subprocess.run([AKILI, "connection", "create", "--name", name, "--connector-type", "file", "--config", cfg],
