@@ -89,7 +89,10 @@ build/tsan/tests/%: tests/unit/%.c build/tsan/libakili.a tests/unit/ak_test.h
 	@mkdir -p $(dir $@)
 	@echo "  TSAN    $<"
 	$(Q)$(CC) $(TSAN_FLAGS) -o $@ $< build/tsan/libakili.a $(LIBS)
-tsan: $(TSAN_BINS)
+build/tsan/akili: build/tsan/src/cli/main.o build/tsan/libakili.a
+	@echo "  LD tsan  $@"
+	$(Q)$(CC) $(TSAN_FLAGS) -o $@ $^ $(LIBS)
+tsan: $(TSAN_BINS) build/tsan/akili
 
 # libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))

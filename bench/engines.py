@@ -69,8 +69,10 @@ class Failed(Exception):
     pass
 
 
-def measured(argv, env=None, timeout=1800):
-    """Runs argv; returns (wall s, peak RSS MB, stdout, stderr)."""
+def measured(argv, env=None, timeout=1800, usage=None):
+    """Runs argv; returns (wall s, peak RSS MB, stdout, stderr).  `usage`, a
+    dict, gets the process's CPU seconds, bytes written to disk (MB) and
+    minor page faults (each a page the kernel had to find and zero)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
         p = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
@@ -90,6 +92,8 @@ def measured(argv, env=None, timeout=1800):
         o, e = out.read().decode(errors="replace"), err.read().decode(errors="replace")
         if p.returncode != 0:
             raise Failed(f"{' '.join(argv[:4])} ... exited with {p.returncode}:\n{e[-2000:]}")
+        if usage is not None:
+            usage.update(cpu=ru.ru_utime + ru.ru_stime, written=ru.ru_oublock * 512 / 1e6, faults=ru.ru_minflt)
         return wall, ru.ru_maxrss / 1024.0, o, e
 
 
@@ -125,7 +129,8 @@ def akili_run(d, now, verify_out=None):
     try:
         # the seed's manifests as they are (now makes its freshness check pass)
         env = stream.setup(os.path.join(work, "home"), d, now, stream.EXAMPLE)
-        wall, rss, out, err = measured([AKILI, "-v", "run", "start", "user_sessions", "--once"], env=env)
+        use = {}
+        wall, rss, out, err = measured([AKILI, "-v", "run", "start", "user_sessions", "--once"], env=env, usage=use)
         m = re.search(r"read ([\d.]+), commit ([\d.]+), step ([\d.]+), checks ([\d.]+), publish ([\d.]+)", err)
         ck = re.search(r"checkpoint \d+: \w+, \d+ records, [\d.]+ KB written in ([\d.]+) ms", err)
         ops = sum(float(x) for x in re.findall(r"^#\d+ \w+: .*?, ([\d.]+) s, state", err, re.M))
@@ -133,28 +138,32 @@ def akili_run(d, now, verify_out=None):
         split = None
         if m:
             read, commit, step, checks, publish = (float(x) / 1e3 for x in m.groups())
+            # the checkpoint is begun with the publish (its holders are serialized meanwhile): what it adds
+            # is the part after the publish
+            ckpt = float(ck.group(1)) / 1e3 if ck else 0.0
             split = {"transform": ops, "decode+logs+tables": read + commit + step - ops, "checks": checks,
-                     "publish": publish, "checkpoint": float(ck.group(1)) / 1e3 if ck else 0.0}
+                     "publish": publish, "checkpoint after publish": max(0.0, ckpt - publish)}
         if verify_out:
             q = subprocess.run([AKILI, "query", "--format", "json", "SELECT * FROM analytics.user_sessions"],
                                env=env, check=True, capture_output=True, text=True)
             with open(verify_out, "w") as f:
                 f.write(q.stdout)
-        return {"wall": wall, "rss": rss, "rows": rows, "split": split}
+        return {"wall": wall, "rss": rss, "rows": rows, "split": split, **use}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def duck_run(d, now, verify_out=None):
     out = verify_out or os.path.join(tempfile.gettempdir(), f"akili-engines-duck-{os.getpid()}.ndjson")
+    use = {}
     try:
         wall, rss, _, err = measured(["node", DUCK, "--table", f"clickstream={d}/clickstream.ndjson:{EV}",
                                       "--table", f"user_profiles={d}/user_profiles.ndjson:{UP}", "--sql", SQL,
-                                      "--threads", "2", "--timing", "--out", out])
+                                      "--threads", "2", "--timing", "--out", out], usage=use)
         t = json.loads(err.strip().splitlines()[-1])
         # DuckDB's own figure: the views and the query (reading the files), without Node's start and the
         # oracle's formatting of the result for the comparison
-        return {"wall": t["load_s"] + t["query_s"], "process": wall, "rss": rss, "rows": t["rows"]}
+        return {"wall": t["load_s"] + t["query_s"], "process": wall, "rss": rss, "rows": t["rows"], **use}
     finally:
         if not verify_out and os.path.exists(out):
             os.unlink(out)
@@ -184,11 +193,70 @@ ENGINES = {"akili": akili_run, "duckdb": duck_run, "sqlite": sqlite_run, "postgr
 
 def decode_rate(d):
     b = os.path.join(ROOT, "build", "release", "decode_bench")
-    subprocess.run(["make", "--no-print-directory", "-s", b], cwd=ROOT, check=True)
+    subprocess.run(["make", "--no-print-directory", "-s", "build/release/decode_bench"], cwd=ROOT, check=True)
     p = subprocess.run([b, "--all", "--reps", "3", os.path.join(d, "clickstream.ndjson")], capture_output=True,
                        text=True, check=True)
     m = re.search(r"CPU ([\d.]+) s: (\d+) MB/s", p.stdout)
     return p.stdout.strip(), (int(m.group(2)) if m else None)
+
+
+# ---- summaries ----------------------------------------------------------------------------
+
+def medians(runs):
+    out = {}
+    for k in ("wall", "process", "rss", "cpu", "written", "faults"):
+        xs = [r[k] for r in runs if r.get(k) is not None]
+        if xs:
+            out[k] = statistics.median(xs)
+    if runs and runs[0].get("split"):
+        out["split"] = {k: statistics.median(r["split"][k] for r in runs) for k in runs[0]["split"]}
+    return out
+
+
+def targets(summary, decode_mb):
+    """The performance issue's targets, as ratios from this run."""
+    out = ["## Targets (ratios from this run)", "", "| size | target | measured | holds |", "|---|---|---|---|"]
+    for size, m in summary.items():
+        ak, dk = m.get("akili"), m.get("duckdb")
+        if not ak or not dk:
+            continue
+        pipe = dk["wall"] / ak["wall"]
+        tr = dk["wall"] / ak["split"]["transform"] if ak.get("split") else None
+        out.append(f"| {size} | whole pipeline >= 2x faster than DuckDB | {pipe:.2f}x | {'yes' if pipe >= 2 else 'no'} |")
+        if tr:
+            out.append(f"| {size} | transform alone >= 3x faster than DuckDB | {tr:.2f}x | {'yes' if tr >= 3 else 'no'} |")
+        out.append(f"| {size} | peak RSS <= DuckDB's | {ak['rss']:,.0f} / {dk['rss']:,.0f} MB = "
+                   f"{ak['rss'] / dk['rss']:.2f} | {'yes' if ak['rss'] <= dk['rss'] else 'no'} |")
+    if decode_mb:
+        out.append(f"| - | JSON decode >= 1,000 MB/s per core | {decode_mb:,} MB/s | "
+                   f"{'yes' if decode_mb >= 1000 else 'no'} |")
+    return out + [""] if len(out) > 4 else []
+
+
+def scaling(summary):
+    """How akili's and DuckDB's time and memory grow with events and with keys."""
+    out = []
+    for base, big, what in (("1m", "5m", "5x the events, 4x the users"), ("1m", "1m-1mu", "the same events, 20x the users")):
+        if base not in summary or big not in summary:
+            continue
+        if not out:
+            out = ["## Scaling", "", "| from -> to | engine | time x | CPU x | peak RSS x | written x | page faults x |",
+                   "|---|---|---|---|---|---|---|"]
+        for e in ("akili", "duckdb"):
+            a, b = summary[base].get(e), summary[big].get(e)
+            if not a or not b:
+                continue
+            r = [f"{b[k] / a[k]:.2f}" if a.get(k) and b.get(k) else "-"
+                 for k in ("wall", "cpu", "rss", "written", "faults")]
+            out.append(f"| {base} -> {big} ({what}) | {e} | " + " | ".join(r) + " |")
+        a, b = summary[base].get("akili"), summary[big].get("akili")
+        if a and b and a.get("split") and b.get("split"):
+            out.append("")
+            out.append(f"akili's phases {base} -> {big}: " + ", ".join(
+                f"{k} {a['split'][k]:.2f} -> {b['split'][k]:.2f} s ({b['split'][k] / a['split'][k]:.1f}x)"
+                for k in a["split"] if a["split"][k] > 0) + ".")
+            out.append("")
+    return out
 
 
 # ---- main -------------------------------------------------------------------------------
@@ -232,6 +300,7 @@ def main():
     report = [f"# akili against other engines ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, "
               f"{a.reps} runs each, alternating)", ""]
     failed = False
+    summary, decode_mb = {}, None
     try:
         for size in a.sizes.split(","):
             d, now = ensure_data(a.data, size)
@@ -278,8 +347,16 @@ def main():
                     table.append(f"Transform alone (akili's operators over in-memory tables) {tr:.2f} s: DuckDB's whole "
                                  f"run / akili's transform = {dk / tr:.2f}; DuckDB / akili's full pipeline = "
                                  f"{dk / base:.2f}.")
+            summary[size] = {e: medians(res[e]) for e in engines}
+            for e in ("akili", "duckdb"):
+                m = summary[size].get(e)
+                if m and "cpu" in m:
+                    wall = m.get("process", m["wall"])
+                    table.append(f"{e} (whole process): CPU {m['cpu']:.2f} s = {m['cpu'] / wall:.2f} cores over "
+                                 f"{wall:.2f} s, {m['written']:,.0f} MB written to disk, {m['faults']:,.0f} minor "
+                                 f"page faults ({m['faults'] * 4096 / 1e6:,.0f} MB of pages zeroed at 4 KB).")
             if size == a.sizes.split(",")[0]:
-                line, rate = decode_rate(d)
+                line, decode_mb = decode_rate(d)
                 table += ["", f"Decoder alone (8 columns, one core): {line}"]
             log("")
             for t in table:
@@ -289,6 +366,10 @@ def main():
     finally:
         if "postgresql" in engines:
             subprocess.run(["bash", os.path.join(SHARED, "pg_cluster.sh"), "stop"], stdout=subprocess.DEVNULL)
+    extra = targets(summary, decode_mb) + scaling(summary)
+    for t in extra:
+        log(t)
+    report += extra
     os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
     with open(os.path.join(ROOT, "build", "bench", "engines.md"), "w") as f:
         f.write("\n".join(report) + "\n")

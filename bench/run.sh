@@ -7,9 +7,12 @@
 #                     event -> visible latency, state per session and user,
 #                     against recomputing everything (akili's batch engine
 #                     and DuckDB, when tests/oracle is set up)
+#   bench/sustained.py  a continuous run fed as fast as it reads, with
+#                     checkpoints every 10 s: events/s and per CPU-second
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 tests/oracle/setup.sh >/dev/null 2>&1 || echo "(DuckDB not installed: its figure is skipped)"
-python3 bench/engines.py
+python3 bench/engines.py --sizes 1m,5m,1m-1mu
 python3 bench/stream.py "$@"
+python3 bench/sustained.py

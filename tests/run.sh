@@ -74,6 +74,17 @@ run_bins unit build/asan/tests/test_*
 echo "== threads: the tests of code that runs threads, under ThreadSanitizer"
 TSAN_OPTIONS=halt_on_error=1 run_bins threads build/tsan/tests/test_*
 
+echo "== the engine under ThreadSanitizer: streaming runs with checkpoints between micro-batches"
+tsan_akili=build/tsan/akili
+if build/tsan/akili --version 2>&1 | grep -q 'unexpected memory mapping'; then
+    tsan_akili=build/tsan/akili-norandom # as run_bins does: without address randomisation
+    printf '#!/bin/sh\nexec setarch "$(uname -m)" -R "%s" "$@"\n' "$ROOT/build/tsan/akili" >"$tsan_akili"
+    chmod +x "$tsan_akili"
+fi
+TSAN_OPTIONS=halt_on_error=1 python3 tests/stream/harness.py --seeds 2 --first 201 --held --checkpoint-interval 0.02 \
+    --akili "$tsan_akili" 2>&1 | sed 's/^stream:/tsan-run:/' | tee build/test-logs/tsan-run.log
+count tsan-run build/test-logs/tsan-run.log
+
 echo "== test oracles agree with each other"
 tests/oracle/setup.sh >/dev/null 2>&1 || true
 tests/pipeline/oracle_selftest.sh >build/test-logs/oracle.log 2>&1

@@ -3,6 +3,7 @@
 
 #include "ak_alloc.h"
 #include "ak_io.h"
+#include "ak_thread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -67,7 +68,7 @@ int ak_awriter_start(int fd, const char *what, ak_awriter_t **out, ak_err_t *err
     w->what = what;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    if (pthread_create(&w->th, NULL, writer_main, w) != 0) {
+    if (ak_thread_start(&w->th, writer_main, w) != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
         ak_free(w);

@@ -14,7 +14,7 @@ void ak_buf_free(ak_buf_t *b)
     b->oom = false;
 }
 
-int ak_buf_reserve(ak_buf_t *b, size_t extra)
+int ak__buf_grow(ak_buf_t *b, size_t extra)
 {
     if (b->oom)
         return -1;
@@ -38,25 +38,7 @@ int ak_buf_reserve(ak_buf_t *b, size_t extra)
     return 0;
 }
 
-void ak_buf_put(ak_buf_t *b, const void *p, size_t n)
-{
-    if (ak_buf_reserve(b, n))
-        return;
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
 void ak_buf_puts(ak_buf_t *b, const char *s) { ak_buf_put(b, s, strlen(s)); }
-
-void ak_buf_putc(ak_buf_t *b, char c)
-{
-    if (ak_buf_reserve(b, 1))
-        return;
-    b->data[b->len++] = c;
-    b->data[b->len] = '\0';
-}
 
 void ak_buf_vprintf(ak_buf_t *b, const char *fmt, va_list ap)
 {
@@ -108,17 +90,6 @@ size_t ak_put_uvarint(uint8_t *p, uint64_t v)
     }
     p[n++] = (uint8_t)v;
     return n;
-}
-
-void ak_buf_put_uvarint(ak_buf_t *b, uint64_t v)
-{
-    uint8_t t[AK_UVARINT_MAX];
-    ak_buf_put(b, t, ak_put_uvarint(t, v));
-}
-
-void ak_buf_put_svarint(ak_buf_t *b, int64_t v)
-{
-    ak_buf_put_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 size_t ak_get_uvarint(const uint8_t *p, size_t n, uint64_t *out)

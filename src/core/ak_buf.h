@@ -29,17 +29,53 @@ static inline void ak_buf_clear(ak_buf_t *b)
     if (b->data)
         b->data[0] = '\0';
 }
-int ak_buf_reserve(ak_buf_t *b, size_t extra);
-void ak_buf_put(ak_buf_t *b, const void *p, size_t n);
+/* Room for `extra` more bytes (and the NUL): 0, or -1 and the buffer oom.
+ * The appends below are inline: serializing state and logs calls them per
+ * field, and the call cost more than the copy. */
+int ak__buf_grow(ak_buf_t *b, size_t extra);
+static inline int ak_buf_reserve(ak_buf_t *b, size_t extra)
+{
+    return !b->oom && b->len + extra < b->cap ? 0 : ak__buf_grow(b, extra);
+}
+static inline void ak_buf_put(ak_buf_t *b, const void *p, size_t n)
+{
+    if (ak_buf_reserve(b, n))
+        return;
+    if (n)
+        __builtin_memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+static inline void ak_buf_putc(ak_buf_t *b, char c)
+{
+    if (ak_buf_reserve(b, 1))
+        return;
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 void ak_buf_puts(ak_buf_t *b, const char *s);
-void ak_buf_putc(ak_buf_t *b, char c);
 void ak_buf_printf(ak_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ak_buf_vprintf(ak_buf_t *b, const char *fmt, va_list ap);
 /* Little-endian fixed-width and LEB128 varints, for binary formats. */
 void ak_buf_put_u32le(ak_buf_t *b, uint32_t v);
 void ak_buf_put_u64le(ak_buf_t *b, uint64_t v);
-void ak_buf_put_uvarint(ak_buf_t *b, uint64_t v);
-void ak_buf_put_svarint(ak_buf_t *b, int64_t v);
+static inline void ak_buf_put_uvarint(ak_buf_t *b, uint64_t v)
+{
+    if (ak_buf_reserve(b, 10))
+        return;
+    uint8_t *p = (uint8_t *)b->data + b->len;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    b->len = (size_t)((char *)p - b->data);
+    b->data[b->len] = '\0';
+}
+static inline void ak_buf_put_svarint(ak_buf_t *b, int64_t v)
+{
+    ak_buf_put_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
 /* JSON string literal with quotes and escapes. */
 void ak_buf_put_json_str(ak_buf_t *b, const char *s, size_t n);
 /* Appends text (NULL: nothing) line by line, each line prefixed by indent

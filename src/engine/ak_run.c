@@ -94,8 +94,11 @@ typedef struct run {
 
 /* Large reads (a replay, a backlog) step the dataflow every so many records,
  * so operators work on batches that fit in cache and memory stays flat;
- * those steps only stage changes, the micro-batch publishes once. */
-#define STEP_RECORDS 65536
+ * those steps only stage changes, the micro-batch publishes once.  The
+ * operators' change buffers keep the capacity of the largest step: 16k
+ * records cost 1.2% fewer instructions than 64k on the flagship product and
+ * 75 MB less peak memory at 1M events (8k and 4k: more instructions). */
+#define STEP_RECORDS 16384
 #define CANDIDATE_EVERY_US (10 * AK_US_PER_SEC) /* a held candidate is rewritten at most this often */
 #define QUALITY_EVERY_US (60 * AK_US_PER_SEC)   /* unchanged quality results are recorded this often */
 #define CLOCK_EVERY_US AK_US_PER_SEC            /* clock-dependent results are refreshed this often */
@@ -741,7 +744,9 @@ static char *positions_json(run_t *r)
 }
 
 /* One micro-batch after the commit: step, gate, publish or hold. */
-static int evaluate(run_t *r, bool last, ak_err_t *err)
+/* `ckpt`: a checkpoint follows; it is begun before the publish, so its
+ * holders are serialized on another core while the store is written. */
+static int evaluate(run_t *r, bool last, bool ckpt, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;
     if (ak_engine_now(&r->now_us, err))
@@ -768,6 +773,8 @@ static int evaluate(run_t *r, bool last, ak_err_t *err)
         goto done;
     r->rec.rows_out = ak_store_sink_rows(r->df.sink);
     r->rec.batches++;
+    if (ckpt && ak__state_checkpoint_start(r->ps, err))
+        goto done;
     int64_t t2 = ak_mono_us();
     ak_store_sink_report_t rep = {0};
     char cname[300];
@@ -938,7 +945,11 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
                 if (!retry(&r, &attempt, "committing positions to the catalog", err))
                     goto out;
             r.commit_us = ak_mono_us() - tc;
-            if (evaluate(&r, last, err))
+            /* on time while catching up on a backlog too: a source that never
+             * pauses must not leave the state unsaved (a growing state is
+             * merged in the background, not rewritten whole) */
+            bool ckpt = last || ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us;
+            if (evaluate(&r, last, ckpt, err))
                 goto out;
             r.unsaved = true;
             r.batch_records = 0;
@@ -948,9 +959,8 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         }
         if (o->once || stop_flag || (o->max_batches && r.rec.batches >= o->max_batches))
             break;
-        /* not while catching up on a backlog: a checkpoint of a half-read
-         * backlog would be outgrown, and rewritten whole, at once */
-        if (r.unsaved && !r.behind && ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us && checkpoint(&r, err))
+        if (r.unsaved && (ak__state_checkpoint_started(r.ps) || ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us) &&
+            checkpoint(&r, err))
             goto out;
         if (got == 0)
             sleep_us(interval);
@@ -982,6 +992,8 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
                       (double)ak_store_sink_bytes(r.df.sink) / 1048576.0);
         ak_buf_printf(&b, "state total %.1f MB: %.0f bytes per output row (%" PRId64 ")", (double)total / 1048576.0,
                       rows ? (double)total / (double)rows : 0.0, rows);
+        ak_buf_printf(&b, "; allocated now %.1f MB, at most %.1f MB", (double)ak_alloc_live() / 1048576.0,
+                      (double)ak_alloc_peak() / 1048576.0);
         if (keys)
             ak_buf_printf(&b, ", %.0f bytes per key (%zu)", (double)total / (double)keys, keys);
         ak_log_info(r.tag, "operators:\n%s", b.data ? b.data : "");

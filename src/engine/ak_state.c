@@ -5,6 +5,7 @@
 #include "ak_io.h"
 #include "ak_log.h"
 #include "ak_ser.h"
+#include "ak_thread.h"
 #include "ak_time.h"
 
 #include <inttypes.h>
@@ -23,6 +24,12 @@ struct ak_pstate {
     uint64_t fp;
     uint64_t *from, *mid;
     bool force_full;         /* the store's base is not what the holders track */
+    /* a checkpoint begun: the saver thread serializes the holders while the
+     * caller publishes (save_rc and save_err are its result) */
+    bool started, saving, save_full;
+    pthread_t saver;
+    int save_rc;
+    ak_err_t save_err;
     char tag[200];
     /* restore timing, per section (debug lines) */
     uint32_t sec;
@@ -89,6 +96,7 @@ void ak__state_close(ak_pstate_t *ps)
 {
     if (!ps)
         return;
+    ak__state_checkpoint_cancel(ps);
     ak_ckpt_close(ps->ck);
     ak_free(ps->from);
     ak_free(ps->mid);
@@ -383,23 +391,17 @@ static int write_report(ak_pstate_t *ps, const ak_ckpt_stats_t *st, ak_err_t *er
     return rc;
 }
 
-int ak__state_checkpoint(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t *st, ak_err_t *err)
+/* Every holder but the serving sink: what stays put while the caller
+ * publishes, so the saver thread may serialize it meanwhile. */
+static int save_holders(ak_pstate_t *ps, bool full, ak_err_t *err)
 {
     ak_product_rt_t *rt = ps->rt;
     ak_dataflow_t *df = ps->df;
-    bool full = ps->force_full || ak_ckpt_wants_full(ps->ck);
-    if (ak_ckpt_begin(ps->ck, full, err))
-        return -1;
     ak_state_out_t out = ak_ckpt_out(ps->ck, 0);
-    ak_buf_t meta = AK_BUF_INIT;
     int rc = 0;
     for (size_t i = 0; i < rt->nin && rc == 0; i++) {
         ak_state_out_t o = ak_state_at(&out, 1 + (uint32_t)i);
         rc = ak_table_save(rt->in[i].table, full, &o, err);
-    }
-    if (rc == 0) {
-        ak_state_out_t o = ak_state_at(&out, sink_section(ps));
-        rc = ak_store_sink_save(df->sink, &o, err);
     }
     if (rc == 0)
         rc = ak_flow_save(df->flow, full, &out, flow_section(ps), err);
@@ -408,6 +410,63 @@ int ak__state_checkpoint(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t 
     if (rc == 0 && df->retain) {
         ak_state_out_t o = ak_state_at(&out, retain_section(ps));
         rc = ak_retain_save(df->retain, full, &o, err);
+    }
+    return rc;
+}
+
+static void *saver_main(void *arg)
+{
+    ak_pstate_t *ps = arg;
+    ps->save_rc = save_holders(ps, ps->save_full, &ps->save_err);
+    return NULL;
+}
+
+int ak__state_checkpoint_start(ak_pstate_t *ps, ak_err_t *err)
+{
+    bool full = ps->force_full || ak_ckpt_wants_full(ps->ck);
+    if (ak_ckpt_begin(ps->ck, full, err))
+        return ak_err_prefix(err, "checkpoint");
+    ps->save_full = full;
+    ps->save_rc = 0;
+    ps->started = true;
+    /* without a thread the holders are saved here, at once */
+    ps->saving = ak_thread_start(&ps->saver, saver_main, ps) == 0;
+    if (!ps->saving)
+        ps->save_rc = save_holders(ps, full, &ps->save_err);
+    return 0;
+}
+
+static int join_saver(ak_pstate_t *ps, ak_err_t *err)
+{
+    if (ps->saving)
+        pthread_join(ps->saver, NULL);
+    ps->saving = false;
+    if (ps->save_rc && err)
+        *err = ps->save_err;
+    return ps->save_rc;
+}
+
+void ak__state_checkpoint_cancel(ak_pstate_t *ps)
+{
+    if (!ps || !ps->started)
+        return;
+    join_saver(ps, NULL);
+    ak_ckpt_abort(ps->ck);
+    ps->started = false;
+}
+
+bool ak__state_checkpoint_started(const ak_pstate_t *ps) { return ps->started; }
+
+int ak__state_checkpoint_finish(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t *st, ak_err_t *err)
+{
+    ak_buf_t meta = AK_BUF_INIT;
+    int rc = join_saver(ps, err);
+    ps->started = false;
+    if (rc == 0) {
+        /* the sink last: what the publish just committed is no longer staged */
+        ak_state_out_t out = ak_ckpt_out(ps->ck, 0);
+        ak_state_out_t o = ak_state_at(&out, sink_section(ps));
+        rc = ak_store_sink_save(ps->df->sink, &o, err);
     }
     if (rc == 0)
         rc = meta_write(ps, lens, &meta, err);
@@ -425,4 +484,11 @@ int ak__state_checkpoint(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t 
     if (write_report(ps, st, &e2))
         ak_log_warn(ps->tag, "cannot write the state report: %s", e2.msg);
     return 0;
+}
+
+int ak__state_checkpoint(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t *st, ak_err_t *err)
+{
+    if (!ps->started && ak__state_checkpoint_start(ps, err))
+        return -1;
+    return ak__state_checkpoint_finish(ps, lens, st, err);
 }

@@ -47,6 +47,17 @@ int ak__state_restore(ak_pstate_t *ps, const uint64_t *committed, ak_restore_t *
  * lengths `lens` (whole or incremental, as the store decides). */
 int ak__state_checkpoint(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t *st, ak_err_t *err);
 
+/* The same in two halves, so a checkpoint costs little more than the
+ * publish it follows: _start begins it and a thread serializes every holder
+ * but the serving sink, which must stay untouched until _finish (only the
+ * sink and the serving store may change meanwhile); _finish waits for the
+ * thread, adds the sink, the metadata, and makes it durable.  _cancel drops
+ * a started checkpoint (after a failure in between); a no-op otherwise. */
+int ak__state_checkpoint_start(ak_pstate_t *ps, ak_err_t *err);
+bool ak__state_checkpoint_started(const ak_pstate_t *ps);
+int ak__state_checkpoint_finish(ak_pstate_t *ps, const uint64_t *lens, ak_ckpt_stats_t *st, ak_err_t *err);
+void ak__state_checkpoint_cancel(ak_pstate_t *ps);
+
 /* "len,len,..." of the inputs' logs, recorded with each publish. */
 char *ak__state_logs_text(const uint64_t *lens, size_t n);
 

@@ -21,6 +21,7 @@
 #include "ak_io.h"
 #include "ak_log.h"
 #include "ak_ser.h"
+#include "ak_thread.h"
 #include "ak_time.h"
 #include "ak_value.h"
 
@@ -912,7 +913,7 @@ static void merge_maybe(ak_ckpt_t *c)
     g->why[0] = '\0';
     atomic_store(&g->done, 0);
     atomic_store(&g->stop, false);
-    if (pthread_create(&g->th, NULL, merge_main, c) != 0) {
+    if (ak_thread_start(&g->th, merge_main, c) != 0) {
         ak_free(g->in);
         g->in = NULL;
         g->nin = 0;

@@ -44,6 +44,7 @@ EV = ("event_id:VARCHAR,user_id:VARCHAR,page_url:VARCHAR,referrer_url:VARCHAR,us
 UP = "user_id:VARCHAR,username:VARCHAR,account_type:VARCHAR,signup_date:DATE,country:VARCHAR,updated_at:TIMESTAMP"
 CLICK, PROF = "clickstream.ndjson", "user_profiles.ndjson"
 MIN_MS = 60 * 1000
+RUN_ARGS = []  # more `run start` options (--checkpoint-interval)
 
 
 def load(name, path):
@@ -349,7 +350,7 @@ class Akili:
 
     def start(self):
         self.err = open(os.path.join(self.work, "akili.stderr"), "a")
-        self.proc = subprocess.Popen([self.bin, "run", "start", "user_sessions", "--interval", "0.002"],
+        self.proc = subprocess.Popen([self.bin, "run", "start", "user_sessions", "--interval", "0.002", *RUN_ARGS],
                                      env=self.env, stdout=subprocess.DEVNULL, stderr=self.err)
 
     def ak(self, *args):
@@ -541,7 +542,10 @@ def main():
     ap.add_argument("--held", action="store_true")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--akili", default=os.environ.get("AKILI", os.path.join(ROOT, "build/asan/akili")))
+    ap.add_argument("--checkpoint-interval", help="passed to `run start` (seconds): checkpoints between batches")
     args = ap.parse_args()
+    if args.checkpoint_interval:
+        RUN_ARGS.extend(["--checkpoint-interval", args.checkpoint_interval])
     passed = failed = 0
     runs = [(s, False) for s in range(args.first, args.first + args.seeds)]
     if args.held:
