@@ -18,6 +18,7 @@ typedef struct ak_input_rt {
     ak_cfg_doc_t *conn_doc;
     const ak_source_ops_t *ops;
     ak_source_t *src;
+    struct ak_prefetch *pf;  /* reads src ahead (started by the first read) */
     uint64_t fingerprint;
     char fp_text[32];
     char *log_path;

@@ -6,6 +6,7 @@
 #include "ak_cfg.h"
 #include "ak_ckpt.h"
 #include "ak_log.h"
+#include "ak_prefetch.h"
 #include "ak_quality.h"
 #include "ak_time.h"
 
@@ -76,6 +77,7 @@ void ak__product_free(ak_product_rt_t *rt)
     ak_sql_stmt_free(rt->transform);
     for (size_t i = 0; i < rt->nin; i++) {
         ak_input_rt_t *in = &rt->in[i];
+        ak_prefetch_stop(in->pf); /* before the source it reads */
         if (in->src && in->ops && in->ops->close)
             in->ops->close(in->src);
         ak_cfg_free(in->conn_doc);

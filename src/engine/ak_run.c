@@ -22,6 +22,7 @@
 #include "ak_csv.h"
 #include "ak_json_decode.h"
 #include "ak_log.h"
+#include "ak_prefetch.h"
 #include "ak_quality.h"
 #include "ak_time.h"
 
@@ -503,25 +504,39 @@ static int64_t ingest(run_t *r, ak_err_t *err)
         if ((k < rt->nin) != table)
             continue;
         ak_input_rt_t *in = &rt->in[i];
-        ak_batch_t b;
-        ak_batch_init(&b, &in->def->schema);
+        if (!in->pf && ak_prefetch_start(in->ops, in->src, &in->def->schema, per_call, r->o->once, &in->pf, err))
+            return -1;
         r->cur_input = in->def->name;
         int64_t got = 0;
         size_t dead_before = r->ndead;
         int attempt = 0;
+        char *p = NULL; /* the position after the last batch taken */
         for (;;) {
-            ak_batch_clear(&b);
-            ak_poll_rc_t pr = in->ops->poll(in->src, &b, per_call, r->o->once, on_dead, r, err);
-            /* what a failed poll handed out is kept: the source's position covers it */
+            ak_fetched_t *f = ak_prefetch_next(in->pf);
+            if (!f)
+                break; /* nothing new */
+            ak_poll_rc_t pr = f->rc;
+            ak_free(p);
+            p = f->position;
+            f->position = NULL;
+            int rc = 0;
+            for (size_t d = 0; d < f->ndead && rc == 0; d++)
+                rc = on_dead(r, &f->dead[d], err);
+            /* what a failed poll handed out is kept: the position covers it */
+            const ak_batch_t *b = &f->batch;
+            if (rc == 0 && b->n &&
+                (ak_inlog_append_encoded(in->log, f->log.data, f->log.len, err) || apply(r, in, b, err)))
+                rc = -1;
+            got += (int64_t)b->n;
+            r->unstepped += (int64_t)b->n;
+            ak_err_t perr = f->err;
+            ak_prefetch_done(in->pf, f);
+            if (rc) {
+                ak_free(p);
+                return -1;
+            }
             if (pr == AK_POLL_ERROR) {
-                ak_err_t e = *err;
-                if (b.n && (ak_inlog_append(in->log, &b, err) || apply(r, in, &b, err))) {
-                    ak_batch_free(&b);
-                    return -1;
-                }
-                got += (int64_t)b.n;
-                r->unstepped += (int64_t)b.n;
-                *err = e;
+                *err = perr;
                 bool transient = err->retriable;
                 char what[300];
                 snprintf(what, sizeof what, "reading input `%s`", in->def->name);
@@ -529,21 +544,15 @@ static int64_t ingest(run_t *r, ak_err_t *err)
                     continue;
                 if (stop_flag)
                     break; /* stopping: what was read commits as usual */
-                ak_batch_free(&b);
+                ak_free(p);
                 return transient ? -1 : ak_err_prefix(err, "input `%s`", in->def->name);
             }
             attempt = 0;
-            if (b.n && (ak_inlog_append(in->log, &b, err) || apply(r, in, &b, err))) {
-                ak_batch_free(&b);
-                return -1;
-            }
-            got += (int64_t)b.n;
-            r->unstepped += (int64_t)b.n;
             if (r->unstepped >= STEP_RECORDS && ak_flow_incremental(r->df.flow, NULL) && !r->rebuild_due) {
                 r->unstepped = 0;
                 if (ak_engine_now(&r->now_us, err) ||
                     (ak__dataflow_step(&r->df, r->now_us, err) && note_behind(r, err))) {
-                    ak_batch_free(&b);
+                    ak_free(p);
                     return -1;
                 }
             }
@@ -563,7 +572,6 @@ static int64_t ingest(run_t *r, ak_err_t *err)
             if (r->o->progress && got % (1 << 20) < (int64_t)per_call)
                 ak_log_info(r->tag, "%s: %" PRId64 " records read", in->def->name, got);
         }
-        ak_batch_free(&b);
         if (got) {
             const ak_table_stats_t *ts = ak_table_stats(in->table);
             char tag[300];
@@ -577,11 +585,8 @@ static int64_t ingest(run_t *r, ak_err_t *err)
         in->dead += (int64_t)(r->ndead - dead_before);
         /* a position can move without records (a tombstone, a blank line):
          * that too is committed, and recorded with the published table */
-        char *p = in->ops->position(in->src);
-        if (!p)
-            return ak_err_nomem(err);
         const char *last = in->pending ? in->pending : in->position;
-        if (got || r->ndead > dead_before || !last || strcmp(p, last) != 0) {
+        if (p && (got || r->ndead > dead_before || !last || strcmp(p, last) != 0)) {
             in->dirty = true;
             ak_free(in->pending);
             in->pending = p;
@@ -636,7 +641,7 @@ static int commit(run_t *r, ak_err_t *err)
             /* the checkpoint is durable: the source may now forget.  A
              * transient failure to say so is only late: the next
              * acknowledgement covers this position too */
-            if (in->ops->commit(in->src, in->position, err)) {
+            if (in->pf ? ak_prefetch_commit(in->pf, in->position, err) : in->ops->commit(in->src, in->position, err)) {
                 if (!err->retriable)
                     return -1;
                 ak_log_warn(r->tag, "input `%s`: acknowledging the source failed (%s); the next commit covers it",

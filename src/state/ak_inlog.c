@@ -195,29 +195,44 @@ static int flush(ak_inlog_t *l, bool full, ak_err_t *err)
     return 0;
 }
 
-int ak_inlog_append(ak_inlog_t *l, const ak_batch_t *b, ak_err_t *err)
+int ak_inlog_encode(const ak_schema_t *schema, const ak_batch_t *b, ak_buf_t *out, ak_err_t *err)
 {
     for (size_t i = 0; i < b->n; i++) {
         const ak_rec_t *r = &b->recs[i];
-        ak_buf_clear(&l->rec);
-        ak_buf_putc(&l->rec, (char)(r->op | (r->flags & AK_REC_CDC ? 0x80 : 0)));
-        ak_buf_put_uvarint(&l->rec, r->present);
-        for (int c = 0; c < l->schema->n; c++)
-            encode_value(&l->rec, &r->v[c]);
-        if (l->rec.oom)
+        /* the frame's header is filled in once its record is */
+        size_t at = out->len;
+        ak_buf_put(out, "\0\0\0\0\0\0\0\0", 8);
+        ak_buf_putc(out, (char)(r->op | (r->flags & AK_REC_CDC ? 0x80 : 0)));
+        ak_buf_put_uvarint(out, r->present);
+        for (int c = 0; c < schema->n; c++)
+            encode_value(out, &r->v[c]);
+        if (out->oom)
             return ak_err_nomem(err);
-        uint8_t fh[8];
-        ak_le_put32(fh, (uint32_t)l->rec.len);
-        ak_le_put32(fh + 4, ak_crc32c(0, l->rec.data, l->rec.len));
-        ak_buf_put(&l->buf, fh, 8);
-        ak_buf_put(&l->buf, l->rec.data, l->rec.len);
-        if (l->buf.oom)
-            return ak_err_nomem(err);
-        l->len += 8 + l->rec.len;
-        if (l->buf.len >= FLUSH_AT && flush(l, true, err))
-            return -1;
+        uint8_t *fh = (uint8_t *)out->data + at;
+        size_t n = out->len - at - 8;
+        ak_le_put32(fh, (uint32_t)n);
+        ak_le_put32(fh + 4, ak_crc32c(0, fh + 8, n));
     }
     return 0;
+}
+
+int ak_inlog_append_encoded(ak_inlog_t *l, const void *p, size_t n, ak_err_t *err)
+{
+    ak_buf_put(&l->buf, p, n);
+    if (l->buf.oom)
+        return ak_err_nomem(err);
+    l->len += n;
+    if (l->buf.len >= FLUSH_AT && flush(l, true, err))
+        return -1;
+    return 0;
+}
+
+int ak_inlog_append(ak_inlog_t *l, const ak_batch_t *b, ak_err_t *err)
+{
+    ak_buf_clear(&l->rec);
+    if (ak_inlog_encode(l->schema, b, &l->rec, err))
+        return -1;
+    return ak_inlog_append_encoded(l, l->rec.data, l->rec.len, err);
 }
 
 int ak_inlog_sync(ak_inlog_t *l, uint64_t *len, ak_err_t *err)

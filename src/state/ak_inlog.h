@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "ak_buf.h"
 #include "ak_error.h"
 #include "ak_record.h"
 
@@ -31,6 +32,11 @@ int ak_inlog_remove(const char *path, ak_err_t *err);
 
 /* Buffers the batch's records. */
 int ak_inlog_append(ak_inlog_t *l, const ak_batch_t *b, ak_err_t *err);
+/* The same in two steps, so the encoding can run on another thread:
+ * appends the batch's frames to `out` (touches no log), then buffers bytes
+ * so encoded (for this log's schema). */
+int ak_inlog_encode(const ak_schema_t *schema, const ak_batch_t *b, ak_buf_t *out, ak_err_t *err);
+int ak_inlog_append_encoded(ak_inlog_t *l, const void *p, size_t n, ak_err_t *err);
 /* Writes and fsyncs what was appended; *len is the durable length to commit. */
 int ak_inlog_sync(ak_inlog_t *l, uint64_t *len, ak_err_t *err);
 uint64_t ak_inlog_length(const ak_inlog_t *l);  /* bytes appended so far, synced or not */

@@ -24,6 +24,7 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AKILI = os.environ.get("AKILI", os.path.join(ROOT, "build/asan/akili"))
+SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error: ")
 AKILI_RELEASE = os.environ.get("AKILI_RELEASE", os.path.join(ROOT, "build/release/akili"))
 EXAMPLE = os.path.join(ROOT, "examples/user_sessions")
 DATA = os.path.join(ROOT, "tests/data")
@@ -73,6 +74,9 @@ class Env:
         p = subprocess.run([self.bin, *args], capture_output=True, env=e, input=stdin, timeout=timeout)
         p.stdout = p.stdout.decode("utf-8", "replace")
         p.stderr = p.stderr.decode("utf-8", "replace")
+        # a run expected to fail must fail by itself, not by a sanitizer or a signal
+        if SANITIZER.search(p.stderr) or p.returncode < 0:
+            raise Failure(f"akili {' '.join(args)} crashed ({p.returncode}):\n{p.stderr[-3000:]}")
         want = code if code is not None else (0 if ok else None)
         if want is not None and p.returncode != want:
             raise Failure(f"akili {' '.join(args)} exited {p.returncode} (wanted {want})\n"
