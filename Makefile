@@ -75,12 +75,13 @@ build/asan/tests/%: tests/unit/%.c build/asan/libakili.a tests/unit/ak_test.h te
 unit: $(UNIT_BINS)
 
 # the tests of code that runs threads (background segment merges, the
-# background writer of checkpoints and input logs, the sources' readers),
+# background writer of checkpoints and input logs, the sources' readers, the
+# serving sink's publisher),
 # and the engine itself (build/tsan/akili), under ThreadSanitizer
 TSAN_FLAGS := -O1 -g -fsanitize=thread $(STD) $(WARN) $(INCS) $(PKG_CFLAGS) -MMD -MP
 TSAN_LIB_OBJS := $(patsubst %.c,build/tsan/%.o,$(LIB_SRCS))
 TSAN_BINS := build/tsan/tests/test_awrite build/tsan/tests/test_ckpt build/tsan/tests/test_state \
-             build/tsan/tests/test_prefetch
+             build/tsan/tests/test_prefetch build/tsan/tests/test_sink
 build/tsan/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC tsan $<"

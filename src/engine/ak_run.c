@@ -31,6 +31,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
@@ -72,6 +73,9 @@ typedef struct run {
     int64_t batch_records;       /* records read in the micro-batch */
     int64_t budget_us;           /* how long a continuous micro-batch may read */
     char *published_inputs;      /* the positions the serving table reflects */
+    char *async_inputs;          /* those of the publish running on its thread */
+    bool async_failed;           /* the last one failed: the next publish waits for its result */
+    bool sync_publish;           /* AKILI_SYNC_PUBLISH=1: every publish waited for */
     ak_pstate_t *ps;             /* state checkpoints */
     ak_json_decoder_t **dec;     /* per input, for dead letters read again */
     struct replayed {
@@ -106,6 +110,7 @@ typedef struct run {
 
 static void sleep_us(int64_t us);
 static int rebuild(struct run *r, ak_err_t *err);
+static int collect(struct run *r, ak_err_t *err);
 
 /* A transient failure (a lost connection, a locked store: err->retriable)
  * is retried with backoff, 1 s doubling up to 30 s, at most
@@ -352,6 +357,9 @@ static int rebuild(run_t *r, ak_err_t *err)
                         "more state in memory instead)", r->rebuild_why);
     r->rebuild_due = false;
     rt->rebuilds++;
+    ak_err_t moot; /* a failed publish is moot: the table is replaced whole */
+    if (collect(r, &moot))
+        ak_err_clear(&moot);
     ak__state_close(r->ps);
     r->ps = NULL;
     ak__dataflow_free(&r->df);
@@ -749,6 +757,35 @@ static char *positions_json(run_t *r)
 }
 
 /* One micro-batch after the commit: step, gate, publish or hold. */
+/* Waits for the publish running on its thread and records it.  A failed
+ * one has its changes staged again, so the next publish (with the next
+ * positions) carries them: a transient failure only warns and makes that
+ * one wait for its result; any other fails the run. */
+static int collect(run_t *r, ak_err_t *err)
+{
+    bool had;
+    ak_store_sink_report_t rep;
+    if (ak_store_sink_collect(r->df.sink, &had, &rep, err) == 0) {
+        if (had) {
+            r->rec.published++;
+            r->rec.last_publish_us = ak_wall_us();
+            ak_free(r->published_inputs);
+            r->published_inputs = r->async_inputs;
+            r->async_inputs = NULL;
+        }
+        return 0;
+    }
+    ak_free(r->async_inputs);
+    r->async_inputs = NULL;
+    if (!err->retriable)
+        return ak_err_prefix(err, "publishing to the serving store");
+    ak_log_warn(r->tag, "publishing to the serving store failed (%s); the next micro-batch publishes its changes",
+                err->msg);
+    ak_err_clear(err);
+    r->async_failed = true;
+    return 0;
+}
+
 /* `ckpt`: a checkpoint follows; it is begun before the publish, so its
  * holders are serialized on another core while the store is written. */
 static int evaluate(run_t *r, bool last, bool ckpt, ak_err_t *err)
@@ -786,6 +823,8 @@ static int evaluate(run_t *r, bool last, bool ckpt, ak_err_t *err)
     snprintf(cname, sizeof cname, "%s__candidate", rt->prod.name);
     if (blocked) {
         bool was = r->rec.status == AK_RUN_BLOCKED;
+        if (collect(r, err))
+            goto done;
         int64_t now = ak_mono_us();
         if (last || !r->candidate_written || now - r->candidate_us >= CANDIDATE_EVERY_US) {
             if (ak_store_sink_preview(r->df.sink, cname, rt->version, r->rec.id, inputs, NULL, err))
@@ -799,22 +838,41 @@ static int evaluate(run_t *r, bool last, bool ckpt, ak_err_t *err)
         if (!was || last)
             ak_log_warn(r->tag, "%s", r->rec.message ? r->rec.message : "publishing blocked");
     } else {
-        /* publish the changes, or only the positions when they alone moved */
+        /* publish the changes, or only the positions when they alone moved.
+         * In the middle of a continuous run the publish runs on a thread
+         * while the next batch is read and transformed; the first, the last,
+         * one with a checkpoint (its holders are being saved) or after a
+         * failed one is waited for */
+        bool async = !last && !ckpt && r->rec.batches > 1 && !r->candidate_written && !r->async_failed &&
+                     !r->sync_publish;
+        if (collect(r, err))
+            goto done;
         bool moved = !r->published_inputs || strcmp(r->published_inputs, inputs) != 0;
         if (ak_store_sink_pending(r->df.sink) || moved) {
             char *logs = ak__state_logs_text(r->lens, rt->nin);
             int prc = logs ? 0 : ak_err_nomem(err), attempt = 0;
-            while (logs && (prc = ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, inputs, logs, &rep, err)) &&
-                   retry(r, &attempt, "publishing to the serving store", err))
-                ;
-            ak_free(logs);
-            if (prc)
-                goto done;
-            r->rec.published++;
-            r->rec.last_publish_us = ak_wall_us();
-            ak_free(r->published_inputs);
-            r->published_inputs = inputs;
-            inputs = NULL;
+            if (logs && async) {
+                prc = ak_store_sink_publish_async(r->df.sink, rt->version, r->rec.id, inputs, logs, err);
+                ak_free(logs);
+                if (prc)
+                    goto done;
+                r->async_inputs = inputs;
+                inputs = NULL;
+            } else {
+                while (logs &&
+                       (prc = ak_store_sink_publish(r->df.sink, rt->version, r->rec.id, inputs, logs, &rep, err)) &&
+                       retry(r, &attempt, "publishing to the serving store", err))
+                    ;
+                ak_free(logs);
+                if (prc)
+                    goto done;
+                r->async_failed = false;
+                r->rec.published++;
+                r->rec.last_publish_us = ak_wall_us();
+                ak_free(r->published_inputs);
+                r->published_inputs = inputs;
+                inputs = NULL;
+            }
         }
         if (r->candidate_written || r->rec.batches == 1) {
             if (ak_store_drop(r->store, cname, err))
@@ -892,6 +950,8 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         return -1;
     ak_product_rt_t *rt = &r.rt;
     snprintf(r.tag, sizeof r.tag, "%s", rt->prod.name);
+    const char *sp = getenv("AKILI_SYNC_PUBLISH");
+    r.sync_publish = sp && *sp && strcmp(sp, "0") != 0;
     size_t nc = rt->m->quality.n_checks;
     if (!(r.last = ak_calloc(nc ? nc : 1, sizeof *r.last)) || !(r.lens = ak_calloc(rt->nin + 1, sizeof *r.lens)) ||
         !(r.dec = ak_calloc(rt->nin + 1, sizeof *r.dec))) {
@@ -971,7 +1031,7 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
             sleep_us(interval);
     }
     /* every exit that is not a failure leaves a checkpoint */
-    if (r.unsaved && checkpoint(&r, err))
+    if (collect(&r, err) || (r.unsaved && checkpoint(&r, err)))
         goto out;
     if (r.timed_out || (r.deadline && ak_mono_us() > r.deadline)) {
         /* what was read is committed (and published if the gates passed) */
@@ -1028,6 +1088,7 @@ out:
     ak_free(r.dead);
     ak_free(r.rec.message);
     ak_free(r.published_inputs);
+    ak_free(r.async_inputs);
     if (r.last)
         ak_quality_results_free(r.last, nc);
     ak_free(r.last);

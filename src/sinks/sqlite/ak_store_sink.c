@@ -5,7 +5,9 @@
 #include "ak_hidx.h"
 #include "ak_io.h"
 #include "ak_kbag.h"
+#include "ak_thread.h"
 
+#include <pthread.h>
 #include <string.h>
 
 struct ak_store_sink {
@@ -25,7 +27,22 @@ struct ak_store_sink {
     int64_t commit;          /* publishes recorded in the table (its commit number) */
     ak_arena_t scratch;
     ak_arena_t loaded;       /* strings of staged rows loaded from a checkpoint */
+    /* a publish on the publisher thread: it owns everything above but
+     * `pending` and `staged` until settle() joins it */
+    bool running, done;      /* started; finished and not collected yet */
+    bool threaded;           /* running on its own thread (to join) */
+    pthread_t th;
+    ak_kbag_t *inflight;     /* the changes it publishes */
+    int64_t inflight_staged, rows_after;
+    size_t bytes_before;
+    char *job_version, *job_inputs, *job_logs;
+    int64_t job_run;
+    int job_rc;
+    ak_err_t job_err;
+    ak_store_sink_report_t job_rep;
 };
+
+static void settle(ak_store_sink_t *s);
 
 int ak_store_sink_new(const ak_store_sink_opts_t *o, ak_store_sink_t **out, ak_err_t *err)
 {
@@ -49,6 +66,7 @@ void ak_store_sink_free(ak_store_sink_t *s)
 {
     if (!s)
         return;
+    settle(s);
     ak_hidx_free(&s->map);
     ak_free(s->rowid);
     ak_free(s->hash);
@@ -80,7 +98,12 @@ int ak_store_sink_stage(ak_store_sink_t *s, const ak_delta_t *d, ak_err_t *err)
 
 bool ak_store_sink_pending(const ak_store_sink_t *s) { return !s->published || ak_kbag_total(s->pending) || ak_kbag_ngroups(s->pending); }
 int64_t ak_store_sink_staged(const ak_store_sink_t *s) { return s->staged; }
-int64_t ak_store_sink_rows(const ak_store_sink_t *s) { return (s->published ? s->rows : 0) + ak_kbag_total(s->pending); }
+int64_t ak_store_sink_rows(const ak_store_sink_t *s)
+{
+    if (s->running)
+        return s->rows_after + ak_kbag_total(s->pending);
+    return (s->published ? s->rows : 0) + ak_kbag_total(s->pending);
+}
 
 /* ---- the rowid map ---- */
 
@@ -189,18 +212,19 @@ typedef struct gone {
     bool reused;
 } gone_t;
 
-static int publish_full(ak_store_sink_t *s, ak_store_tx_t *tx, ak_store_sink_report_t *rep, ak_err_t *err)
+static int publish_full(ak_store_sink_t *s, ak_kbag_t *bag, ak_store_tx_t *tx, ak_store_sink_report_t *rep,
+                        ak_err_t *err)
 {
-    uint32_t g = ak_kbag_group(s->pending, NULL, false);
-    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(s->pending, g);
+    uint32_t g = ak_kbag_group(bag, NULL, false);
+    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(bag, g);
     ak_hidx_free(&s->map);
     s->nslots = 0;
     s->nfree = 0;
     s->rows = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t e = ak_kbag_entries(s->pending, g)[i];
-        const ak_val_t *row = ak_kbag_row(s->pending, e);
-        int64_t c = ak_kbag_count(s->pending, e);
+        uint32_t e = ak_kbag_entries(bag, g)[i];
+        const ak_val_t *row = ak_kbag_row(bag, e);
+        int64_t c = ak_kbag_count(bag, e);
         if (c < 0)
             return ak_errf(err, AK_E_INTERNAL, "serving table `%s`: a row is retracted before it was published",
                            s->name);
@@ -219,10 +243,11 @@ static int publish_full(ak_store_sink_t *s, ak_store_tx_t *tx, ak_store_sink_rep
     return 0;
 }
 
-static int publish_changes(ak_store_sink_t *s, ak_store_tx_t *tx, ak_store_sink_report_t *rep, ak_err_t *err)
+static int publish_changes(ak_store_sink_t *s, ak_kbag_t *bag, ak_store_tx_t *tx, ak_store_sink_report_t *rep,
+                           ak_err_t *err)
 {
-    uint32_t g = ak_kbag_group(s->pending, NULL, false);
-    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(s->pending, g);
+    uint32_t g = ak_kbag_group(bag, NULL, false);
+    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(bag, g);
     gone_t *gone = NULL;
     size_t ngone = 0, cap_gone = 0;
     ak_hidx_t byk = {0};
@@ -230,9 +255,9 @@ static int publish_changes(ak_store_sink_t *s, ak_store_tx_t *tx, ak_store_sink_
     /* retractions first: which rowids go (out of the map at once, so a
      * duplicate row finds the next copy) */
     for (size_t i = 0; i < n; i++) {
-        uint32_t e = ak_kbag_entries(s->pending, g)[i];
-        const ak_val_t *row = ak_kbag_row(s->pending, e);
-        int64_t c = ak_kbag_count(s->pending, e);
+        uint32_t e = ak_kbag_entries(bag, g)[i];
+        const ak_val_t *row = ak_kbag_row(bag, e);
+        int64_t c = ak_kbag_count(bag, e);
         uint64_t h = ak_row_hash(row, s->o.ncols);
         for (; c < 0; c++) {
             uint32_t slot;
@@ -255,10 +280,10 @@ static int publish_changes(ak_store_sink_t *s, ak_store_tx_t *tx, ak_store_sink_
     }
     /* additions: an update in place when a retracted row had the same key */
     for (size_t i = 0; i < n; i++) {
-        uint32_t e = ak_kbag_entries(s->pending, g)[i];
-        const ak_val_t *row = ak_kbag_row(s->pending, e);
+        uint32_t e = ak_kbag_entries(bag, g)[i];
+        const ak_val_t *row = ak_kbag_row(bag, e);
         uint64_t h = ak_row_hash(row, s->o.ncols);
-        for (int64_t c = ak_kbag_count(s->pending, e); c > 0; c--) {
+        for (int64_t c = ak_kbag_count(bag, e); c > 0; c--) {
             gone_t *match = NULL;
             if (s->o.nkey) {
                 uint64_t kh = key_hash(s, row);
@@ -315,8 +340,9 @@ static int remap(ak_store_sink_t *s, ak_err_t *err)
     return ak_err_prefix(err, "serving table `%s` cannot be read again after a failed publish (%s)", s->name, e2.msg);
 }
 
-int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
-                          const char *logs, ak_store_sink_report_t *rep, ak_err_t *err)
+/* One transaction applying `bag` (the caller forgets it on success). */
+static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, int64_t run_id, const char *inputs,
+                       const char *logs, ak_store_sink_report_t *rep, ak_err_t *err)
 {
     memset(rep, 0, sizeof *rep);
     ak_store_tx_t *tx;
@@ -324,7 +350,7 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
     if (ak_store_begin(s->o.store, s->name, s->o.ncols, s->o.names, s->o.types, s->o.idx, s->o.nidx, full, &tx, err))
         return -1;
     int64_t rows_before = s->rows;
-    int rc = full ? publish_full(s, tx, rep, err) : publish_changes(s, tx, rep, err);
+    int rc = full ? publish_full(s, bag, tx, rep, err) : publish_changes(s, bag, tx, rep, err);
     ak_arena_reset(&s->scratch);
     if (rc == 0 && (rc = ak_store_tx_mark(tx, s->commit + 1, logs, err)) == 0) {
         ak_io_crash_point("sink-commit");
@@ -339,15 +365,135 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
     ak_io_crash_point("sink-committed");
     s->commit++;
     s->published = true;
-    if (ak_store_sink_discard(s, err))
-        return -1;
     rep->rows = s->rows;
     return 0;
 }
 
+int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
+                          const char *logs, ak_store_sink_report_t *rep, ak_err_t *err)
+{
+    settle(s);
+    if (publish_bag(s, s->pending, version, run_id, inputs, logs, rep, err))
+        return -1;
+    return ak_store_sink_discard(s, err);
+}
+
+/* ---- publishing on a thread ---- */
+
+static void *publisher_main(void *arg)
+{
+    ak_store_sink_t *s = arg;
+    s->job_rc = publish_bag(s, s->inflight, s->job_version, s->job_run, s->job_inputs, s->job_logs, &s->job_rep,
+                            &s->job_err);
+    return NULL;
+}
+
+static void free_job(ak_store_sink_t *s)
+{
+    ak_free(s->job_version);
+    ak_free(s->job_inputs);
+    ak_free(s->job_logs);
+    s->job_version = s->job_inputs = s->job_logs = NULL;
+}
+
+/* Joins a running publish.  Its changes are forgotten when it committed;
+ * after a failure they are staged again, under the ones staged since (a
+ * multiset: the order of the two does not matter). */
+static void settle(ak_store_sink_t *s)
+{
+    if (!s->running)
+        return;
+    if (s->threaded)
+        pthread_join(s->th, NULL);
+    s->running = false;
+    s->done = true;
+    free_job(s);
+    if (s->job_rc == 0) {
+        ak_kbag_free(s->inflight);
+        s->inflight = NULL;
+        return;
+    }
+    uint32_t g = ak_kbag_group(s->pending, NULL, false), gi = ak_kbag_group(s->inflight, NULL, true);
+    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(s->pending, g);
+    for (size_t i = 0; i < n && gi != AK_KBAG_OOM; i++) {
+        uint32_t e = ak_kbag_entries(s->pending, g)[i], eid;
+        if (ak_kbag_add(s->inflight, gi, ak_kbag_row(s->pending, e), ak_kbag_count(s->pending, e), &eid)) {
+            gi = AK_KBAG_OOM;
+            break;
+        }
+        /* (entries of g stay valid: entries are per bag) */
+    }
+    if (gi == AK_KBAG_OOM) {
+        /* the changes cannot be kept together: the run must fail, and the
+         * next one rebuilds from the logs what this one did not publish */
+        s->job_err.retriable = false;
+        ak_err_nomem(&s->job_err);
+        ak_kbag_free(s->inflight);
+    } else {
+        ak_kbag_free(s->pending);
+        s->pending = s->inflight;
+        s->staged += s->inflight_staged;
+    }
+    s->inflight = NULL;
+}
+
+int ak_store_sink_publish_async(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
+                                const char *logs, ak_err_t *err)
+{
+    settle(s);
+    if (s->done)
+        return ak_errf(err, AK_E_INTERNAL, "serving table `%s`: the previous publish was not collected", s->name);
+    ak_kbag_t *fresh = ak_kbag_new(0, s->o.ncols);
+    s->job_version = ak_strdup(version);
+    s->job_inputs = ak_strdup(inputs ? inputs : "");
+    s->job_logs = ak_strdup(logs ? logs : "");
+    if (!fresh || !s->job_version || !s->job_inputs || !s->job_logs) {
+        ak_kbag_free(fresh);
+        free_job(s);
+        return ak_err_nomem(err);
+    }
+    if (!inputs) {
+        ak_free(s->job_inputs);
+        s->job_inputs = NULL;
+    }
+    s->bytes_before = ak_store_sink_bytes(s);
+    s->inflight = s->pending;
+    s->inflight_staged = s->staged;
+    s->rows_after = (s->published ? s->rows : 0) + ak_kbag_total(s->inflight);
+    s->pending = fresh;
+    s->staged = 0;
+    s->job_run = run_id;
+    s->job_rc = 0;
+    s->running = true;
+    s->threaded = ak_thread_start(&s->th, publisher_main, s) == 0;
+    if (!s->threaded) {
+        publisher_main(s); /* no thread: publish here */
+        settle(s);
+    }
+    return 0;
+}
+
+int ak_store_sink_collect(ak_store_sink_t *s, bool *had, ak_store_sink_report_t *rep, ak_err_t *err)
+{
+    settle(s);
+    *had = s->done;
+    if (!s->done)
+        return 0;
+    s->done = false;
+    *rep = s->job_rep;
+    if (s->job_rc) {
+        *err = s->job_err;
+        return -1;
+    }
+    return 0;
+}
+
+bool ak_store_sink_busy(const ak_store_sink_t *s) { return s->running; }
+
 int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id,
                           const char *inputs, int64_t *rows, ak_err_t *err)
 {
+    settle(s);
     ak_store_tx_t *tx;
     if (ak_store_begin(s->o.store, name, s->o.ncols, s->o.names, s->o.types, NULL, 0, true, &tx, err))
         return -1;
@@ -391,6 +537,7 @@ int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *vers
 
 int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err)
 {
+    settle(s);
     *out = NULL;
     ak_rel_t *r = NULL;
     if (s->published) {
@@ -428,12 +575,18 @@ int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err)
 
 size_t ak_store_sink_bytes(const ak_store_sink_t *s)
 {
+    if (s->running)
+        return s->bytes_before + ak_kbag_bytes(s->pending);
     return ak_hidx_bytes(&s->map) + (size_t)s->cap_slots * 16 + s->cap_free * 4 + ak_kbag_bytes(s->pending);
 }
 
 /* ---- restarts ---- */
 
-int64_t ak_store_sink_commit(const ak_store_sink_t *s) { return s->commit; }
+int64_t ak_store_sink_commit(ak_store_sink_t *s)
+{
+    settle(s);
+    return s->commit;
+}
 
 static int map_row(void *ctx, int64_t rowid, const ak_val_t *row, ak_err_t *err)
 {
@@ -446,6 +599,7 @@ static int map_row(void *ctx, int64_t rowid, const ak_val_t *row, ak_err_t *err)
 
 int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, ak_err_t *err)
 {
+    settle(s);
     *commit = 0;
     *logs = NULL;
     ak_store_table_t info;
@@ -467,6 +621,7 @@ int ak_store_sink_table(ak_store_sink_t *s, int64_t *commit, char **logs, ak_err
 
 int ak_store_sink_adopt(ak_store_sink_t *s, ak_err_t *err)
 {
+    settle(s);
     ak_hidx_free(&s->map);
     s->nslots = 0;
     s->nfree = 0;
@@ -486,6 +641,7 @@ int ak_store_sink_discard(ak_store_sink_t *s, ak_err_t *err)
 
 int ak_store_sink_save(ak_store_sink_t *s, const ak_state_out_t *out, ak_err_t *err)
 {
+    settle(s);
     /* what is staged is small (held back by a gate at most): always whole */
     return ak_kbag_save(s->pending, 0, true, out, err);
 }

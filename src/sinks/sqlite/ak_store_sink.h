@@ -7,7 +7,8 @@
  * are staged (accumulated, netted) and published together in one
  * transaction; while quality gates hold them back they keep accumulating,
  * so nothing is lost and nothing is applied twice.  The first publish of a
- * sink replaces the table's contents whole.  Not thread-safe.
+ * sink replaces the table's contents whole.  Not thread-safe (a publish
+ * may run on a thread of its own: ak_store_sink_publish_async).
  */
 #ifndef AK_STORE_SINK_H
 #define AK_STORE_SINK_H
@@ -52,6 +53,17 @@ int64_t ak_store_sink_rows(const ak_store_sink_t *s);
  * and `logs` (the caller's input log lengths). */
 int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
                           const char *logs, ak_store_sink_report_t *rep, ak_err_t *err);
+/* The same on a thread, so the engine reads and transforms the next batch
+ * meanwhile: what is staged now is published; changes staged from now on
+ * wait for the next publish.  Until it is collected, the sink may be given
+ * changes (stage) and asked pending/staged/rows/bytes; any other call
+ * first waits for the publish.  ak_store_sink_collect waits and returns its
+ * result (*had: there was one to collect); after a failure its changes are
+ * staged again, so the next publish, with the next positions, carries them. */
+int ak_store_sink_publish_async(ak_store_sink_t *s, const char *version, int64_t run_id, const char *inputs,
+                                const char *logs, ak_err_t *err);
+int ak_store_sink_collect(ak_store_sink_t *s, bool *had, ak_store_sink_report_t *rep, ak_err_t *err);
+bool ak_store_sink_busy(const ak_store_sink_t *s);
 /* Writes what the table would hold if the staged changes were published to
  * table `name` (replacing it), without publishing them. */
 int ak_store_sink_preview(ak_store_sink_t *s, const char *name, const char *version, int64_t run_id,
@@ -62,7 +74,7 @@ int ak_store_sink_snapshot(ak_store_sink_t *s, ak_rel_t **out, ak_err_t *err);
 size_t ak_store_sink_bytes(const ak_store_sink_t *s);
 
 /* Restarts.  The commit number of the last publish (0: none). */
-int64_t ak_store_sink_commit(const ak_store_sink_t *s);
+int64_t ak_store_sink_commit(ak_store_sink_t *s);
 /* The table a previous run published: its commit number and the `logs`
  * recorded with it (the caller's).  Returns 1 when there is no such table
  * (or it has other columns, or no commit number): the first publish then
