@@ -27,6 +27,7 @@ struct ak_prefetch {
     bool idle;                   /* the last poll found nothing new: wait to be asked */
     bool paused;                 /* the last poll failed: wait for the engine */
     bool asked, stop;
+    uint64_t polls;              /* polls finished */
     bool threaded;               /* false: ak_prefetch_next polls in the caller */
     char *last_pos;              /* the thread's: position after the last batch read */
 };
@@ -134,6 +135,7 @@ static void *reader_main(void *arg)
             }
         }
         pthread_mutex_lock(&p->mu);
+        p->polls++;
         if (deliver) {
             p->ready[(p->head + p->nready) % NITEMS] = f;
             p->nready++;
@@ -205,13 +207,13 @@ ak_fetched_t *ak_prefetch_next(ak_prefetch_t *p)
         return next_here(p);
     ak_fetched_t *f = NULL;
     pthread_mutex_lock(&p->mu);
-    while (!p->nready) {
+    /* idle: the thread looks again now and the answer is waited for, so
+     * data that arrived since is taken at once, as a poll here would;
+     * paused or reading: wait for what it brings */
+    uint64_t want = p->idle ? p->polls + 1 : 0;
+    while (!p->nready && (p->polls < want || !p->idle || p->paused)) {
         p->asked = true;
         pthread_cond_signal(&p->to_thread);
-        /* idle: say so now (the thread looks again meanwhile); paused or
-         * reading: wait for what it brings */
-        if (p->idle && !p->paused)
-            break;
         pthread_cond_wait(&p->to_engine, &p->mu);
     }
     if (p->nready) {

@@ -1010,10 +1010,10 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
                 if (!retry(&r, &attempt, "committing positions to the catalog", err))
                     goto out;
             r.commit_us = ak_mono_us() - tc;
-            /* on time while catching up on a backlog too: a source that never
-             * pauses must not leave the state unsaved (a growing state is
-             * merged in the background, not rewritten whole) */
-            bool ckpt = last || ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us;
+            /* not while catching up on a backlog: checkpoints of a half-read
+             * backlog are outgrown at once (a small first segment, then
+             * increments larger than it, merged or rewritten whole later) */
+            bool ckpt = last || (!r.behind && ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us);
             if (evaluate(&r, last, ckpt, err))
                 goto out;
             r.unsaved = true;
@@ -1024,7 +1024,8 @@ int ak_engine_run(ak_catalog_t *cat, const char *product, const ak_engine_opts_t
         }
         if (o->once || stop_flag || (o->max_batches && r.rec.batches >= o->max_batches))
             break;
-        if (r.unsaved && (ak__state_checkpoint_started(r.ps) || ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us) &&
+        if (r.unsaved &&
+            (ak__state_checkpoint_started(r.ps) || (!r.behind && ak_mono_us() - r.last_ckpt_mono >= r.ckpt_every_us)) &&
             checkpoint(&r, err))
             goto out;
         if (got == 0)
