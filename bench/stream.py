@@ -3,6 +3,7 @@
 
     python3 bench/stream.py [--events 5000000] [--users 200000] [--batches 20]
             [--batch 1000] [--trickle 30] [--rate 200] [--data DIR] [--keep]
+            [--checkpoint-interval SECONDS]
 
 1. Generates (once, cached under --data) --events events plus the tail the
    later phases append, with tests/data/gen.py (seed 42, no NULL users, so
@@ -178,6 +179,7 @@ def main():
     ap.add_argument("--rate", type=int, default=200)
     ap.add_argument("--data", default=os.environ.get("AKILI_BENCH_DATA", "/tmp/akili-bench-data"))
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--checkpoint-interval", help="passed to the continuous run (seconds; default the product's 10)")
     a = ap.parse_args()
     extra = a.batches * a.batch + int(a.trickle * a.rate) + 1000 + 3 * a.batch
     total = a.events + extra
@@ -206,7 +208,8 @@ def main():
         store = Store(os.path.join(home, "serving", "analytics.db"))
         errf = open(os.path.join(work, "akili.stderr"), "w")
         t0 = time.time()
-        proc = subprocess.Popen([AKILI, "run", "start", "user_sessions"], env=env, stdout=subprocess.DEVNULL,
+        extra = ["--checkpoint-interval", a.checkpoint_interval] if a.checkpoint_interval else []
+        proc = subprocess.Popen([AKILI, "run", "start", "user_sessions", *extra], env=env, stdout=subprocess.DEVNULL,
                                 stderr=errf)
         csize = os.path.getsize(os.path.join(data, CLICK))
         psize = os.path.getsize(os.path.join(data, PROF))
