@@ -6,10 +6,12 @@
 #include "ak_thread.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SLOTS 4
 
@@ -32,9 +34,14 @@ struct ak_awriter {
     int error;                 /* the first write's errno, 0 while none failed */
 };
 
+/* Write-back is started every so many bytes, so the fsync that makes the
+ * file durable waits for the tail only, not for everything written. */
+#define WRITEBACK_EVERY (8u << 20)
+
 static void *writer_main(void *arg)
 {
     ak_awriter_t *w = arg;
+    off_t at = lseek(w->fd, 0, SEEK_CUR), from = at; /* -1 (not seekable): no hints */
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->stop && !w->s[w->tail].full)
@@ -46,6 +53,14 @@ static void *writer_main(void *arg)
         int e = 0;
         if (ak_io_write_all(w->fd, s->hdr, s->hn) || ak_io_write_all(w->fd, s->buf.data, s->buf.len))
             e = errno ? errno : EIO;
+        if (at >= 0 && !e) {
+            at += (off_t)(s->hn + s->buf.len);
+            if (at - from >= (off_t)WRITEBACK_EVERY) {
+                /* advice only: a failure here shows at the fsync */
+                (void)sync_file_range(w->fd, from, at - from, SYNC_FILE_RANGE_WRITE);
+                from = at;
+            }
+        }
         ak_buf_clear(&s->buf);
         pthread_mutex_lock(&w->mu);
         if (e && !w->error)
