@@ -2,7 +2,8 @@
 #
 #   make            release binary build/release/akili (-O2)
 #   make asan       the same under AddressSanitizer + UBSan (build/asan/akili)
-#   make tsan       the tests of code that runs threads, under ThreadSanitizer
+#   make tsan       the tests of code that runs threads, and the engine
+#                   (build/tsan/akili), under ThreadSanitizer
 #   make demo       install what is missing, build, run the flagship product
 #   make test       every test (unit, pipeline, fuzz smoke) under ASan+UBSan;
 #                   ends with "N passed, N failed"
@@ -76,8 +77,8 @@ unit: $(UNIT_BINS)
 
 # the tests of code that runs threads (background segment merges, the
 # background writer of checkpoints and input logs, the sources' readers, the
-# serving sink's publisher),
-# and the engine itself (build/tsan/akili), under ThreadSanitizer
+# serving sink's publisher) and the engine itself (build/tsan/akili), under
+# ThreadSanitizer
 TSAN_FLAGS := -O1 -g -fsanitize=thread $(STD) $(WARN) $(INCS) $(PKG_CFLAGS) -MMD -MP
 TSAN_LIB_OBJS := $(patsubst %.c,build/tsan/%.o,$(LIB_SRCS))
 TSAN_BINS := build/tsan/tests/test_awrite build/tsan/tests/test_ckpt build/tsan/tests/test_state \

@@ -32,18 +32,16 @@ struct ak_prefetch {
     char *last_pos;              /* the thread's: position after the last batch read */
 };
 
-/* n bytes and a NUL (the bytes need not be terminated) */
-static char *dup_n(const char *p, size_t n)
+static void free_dead(ak_dead_t *d)
 {
-    char *c = ak_malloc(n + 1);
-    if (c) {
-        if (n)
-            memcpy(c, p, n);
-        c[n] = '\0';
-    }
-    return c;
+    ak_free((void *)d->position);
+    ak_free((void *)d->reason);
+    ak_free((void *)d->raw);
+    ak_free((void *)d->header);
 }
 
+/* The source's dead letters are valid during its poll only: copied, with
+ * the raw bytes and header NUL-terminated. */
 static int on_dead(void *ctx, const ak_dead_t *d, ak_err_t *err)
 {
     ak_fetched_t *f = ctx;
@@ -52,15 +50,12 @@ static int on_dead(void *ctx, const ak_dead_t *d, ak_err_t *err)
     ak_dead_t c = {0};
     c.position = ak_strdup(d->position ? d->position : "");
     c.reason = ak_strdup(d->reason ? d->reason : "");
-    c.raw = dup_n(d->raw, d->raw ? d->n : 0);
-    c.n = d->n;
-    c.header = d->header ? dup_n(d->header, d->header_n) : NULL;
+    c.raw = d->raw ? ak_strndup(d->raw, d->n) : ak_strdup("");
+    c.n = d->raw ? d->n : 0;
+    c.header = d->header ? ak_strndup(d->header, d->header_n) : NULL;
     c.header_n = d->header_n;
     if (!c.position || !c.reason || !c.raw || (d->header && !c.header)) {
-        ak_free((void *)c.position);
-        ak_free((void *)c.reason);
-        ak_free((void *)c.raw);
-        ak_free((void *)c.header);
+        free_dead(&c);
         return ak_err_nomem(err);
     }
     f->dead[f->ndead++] = c;
@@ -70,12 +65,8 @@ static int on_dead(void *ctx, const ak_dead_t *d, ak_err_t *err)
 static void reset_item(ak_fetched_t *f)
 {
     ak_batch_clear(&f->batch);
-    for (size_t i = 0; i < f->ndead; i++) {
-        ak_free((void *)f->dead[i].position);
-        ak_free((void *)f->dead[i].reason);
-        ak_free((void *)f->dead[i].raw);
-        ak_free((void *)f->dead[i].header);
-    }
+    for (size_t i = 0; i < f->ndead; i++)
+        free_dead(&f->dead[i]);
     f->ndead = 0;
     ak_free(f->position);
     f->position = NULL;
@@ -105,10 +96,22 @@ static void fill(ak_prefetch_t *p, ak_fetched_t *f)
     }
 }
 
-static bool news(const ak_prefetch_t *p, const ak_fetched_t *f)
+/* One poll into f; whether it brings news (records, dead letters, an
+ * error or a moved position), and then its position is remembered. */
+static bool poll_once(ak_prefetch_t *p, ak_fetched_t *f)
 {
-    return f->rc == AK_POLL_ERROR || f->batch.n || f->ndead || !p->last_pos ||
-           strcmp(p->last_pos, f->position) != 0;
+    reset_item(f);
+    fill(p, f);
+    bool news = f->rc == AK_POLL_ERROR || f->batch.n || f->ndead || !p->last_pos ||
+                strcmp(p->last_pos, f->position) != 0;
+    if (news && f->position) {
+        char *keep = ak_strdup(f->position);
+        if (keep) {
+            ak_free(p->last_pos);
+            p->last_pos = keep;
+        }
+    }
+    return news;
 }
 
 static void *reader_main(void *arg)
@@ -124,16 +127,7 @@ static void *reader_main(void *arg)
         p->paused = false;
         ak_fetched_t *f = p->free_[--p->nfree];
         pthread_mutex_unlock(&p->mu);
-        reset_item(f);
-        fill(p, f);
-        bool deliver = news(p, f);
-        if (deliver && f->position) {
-            char *keep = ak_strdup(f->position);
-            if (keep) {
-                ak_free(p->last_pos);
-                p->last_pos = keep;
-            }
-        }
+        bool deliver = poll_once(p, f);
         pthread_mutex_lock(&p->mu);
         p->polls++;
         if (deliver) {
@@ -187,18 +181,10 @@ int ak_prefetch_start(const ak_source_ops_t *ops, ak_source_t *src, const ak_sch
 static ak_fetched_t *next_here(ak_prefetch_t *p)
 {
     ak_fetched_t *f = p->free_[--p->nfree];
-    reset_item(f);
-    fill(p, f);
-    if (!news(p, f)) {
-        p->free_[p->nfree++] = f;
-        return NULL;
-    }
-    char *keep = ak_strdup(f->position);
-    if (keep) {
-        ak_free(p->last_pos);
-        p->last_pos = keep;
-    }
-    return f;
+    if (poll_once(p, f))
+        return f;
+    p->free_[p->nfree++] = f;
+    return NULL;
 }
 
 ak_fetched_t *ak_prefetch_next(ak_prefetch_t *p)

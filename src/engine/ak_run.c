@@ -756,7 +756,6 @@ static char *positions_json(run_t *r)
     return ak_buf_steal(&b);
 }
 
-/* One micro-batch after the commit: step, gate, publish or hold. */
 /* Waits for the publish running on its thread and records it.  A failed
  * one has its changes staged again, so the next publish (with the next
  * positions) carries them: a transient failure only warns and makes that
@@ -786,8 +785,9 @@ static int collect(run_t *r, ak_err_t *err)
     return 0;
 }
 
-/* `ckpt`: a checkpoint follows; it is begun before the publish, so its
- * holders are serialized on another core while the store is written. */
+/* One micro-batch after the commit: step, gate, publish or hold.  `ckpt`:
+ * a checkpoint follows; it is begun before the publish, so its holders are
+ * serialized on another core while the store is written. */
 static int evaluate(run_t *r, bool last, bool ckpt, ak_err_t *err)
 {
     ak_product_rt_t *rt = &r->rt;

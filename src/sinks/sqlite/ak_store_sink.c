@@ -445,16 +445,12 @@ int ak_store_sink_publish_async(ak_store_sink_t *s, const char *version, int64_t
         return ak_errf(err, AK_E_INTERNAL, "serving table `%s`: the previous publish was not collected", s->name);
     ak_kbag_t *fresh = ak_kbag_new(0, s->o.ncols);
     s->job_version = ak_strdup(version);
-    s->job_inputs = ak_strdup(inputs ? inputs : "");
-    s->job_logs = ak_strdup(logs ? logs : "");
-    if (!fresh || !s->job_version || !s->job_inputs || !s->job_logs) {
+    s->job_inputs = ak_strdup(inputs); /* NULL stays NULL */
+    s->job_logs = ak_strdup(logs);
+    if (!fresh || !s->job_version || (inputs && !s->job_inputs) || (logs && !s->job_logs)) {
         ak_kbag_free(fresh);
         free_job(s);
         return ak_err_nomem(err);
-    }
-    if (!inputs) {
-        ak_free(s->job_inputs);
-        s->job_inputs = NULL;
     }
     s->bytes_before = ak_store_sink_bytes(s);
     s->inflight = s->pending;
