@@ -19,9 +19,9 @@
 
 CC      ?= cc
 Q       := $(if $(V),,@)
-PKGS    := yaml-0.1 sqlite3
+PKGS    := yaml-0.1 sqlite3 rdkafka libnats libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3 -lrdkafka -lnats -lpq)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers -Wformat=2 -Wvla

@@ -6,7 +6,11 @@
 #   scripts/deps.sh --check  only report what is missing (exit 1 if anything)
 set -euo pipefail
 
-PKGS=(gcc make pkg-config libyaml-dev libsqlite3-dev python3 clang libclang-rt-14-dev)
+# build: the compiler and the libraries the connectors link; test: the real
+# peers the source tests start on 127.0.0.1 (a librdkafka mock cluster and
+# kcat, nats-server, PostgreSQL 15 with wal2json)
+PKGS=(gcc make pkg-config libyaml-dev libsqlite3-dev librdkafka-dev libnats-dev libpq-dev python3 clang
+      libclang-rt-14-dev kcat nats-server postgresql-15 postgresql-15-wal2json)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -38,6 +42,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+# packages must not start system services (a PostgreSQL cluster on 5432, a
+# nats-server): tests start their own on 127.0.0.1 and stop them
+rcd=/usr/sbin/policy-rc.d
+added_rcd=""
+if [ ! -e "$rcd" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$rcd" >/dev/null && $SUDO chmod +x "$rcd" && added_rcd=1
+fi
+trap '[ -n "$added_rcd" ] && $SUDO rm -f "$rcd"' EXIT
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/akili-deps.log 2>&1 || {
     tail -20 /tmp/akili-deps.log >&2
     echo "deps: apt-get install failed (log: /tmp/akili-deps.log)" >&2

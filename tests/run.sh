@@ -3,7 +3,8 @@
 # unit tests, the oracle self-check, the pipeline tests (whole products on
 # files against the batch oracle, the CLI surface, crashes), the streaming
 # harness (a continuous run checked after every micro-batch), the crash
-# test (kill -9 and restarts) and a fuzz smoke run of every parser.  The last line is "N passed, M failed".
+# test (kill -9 and restarts), the connectors against real peers on
+# 127.0.0.1 (tests/sources) and a fuzz smoke run of every parser.  The last line is "N passed, M failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -111,6 +112,15 @@ echo "== crashes with a 1-day retention: state compaction and rebuilds from the 
 python3 tests/stream/crash.py --seeds 2 --first 101 --kills 20 --retention-days 1 2>&1 | grep -v '^akili: info' |
     tee build/test-logs/crash-compaction.log
 count compaction build/test-logs/crash-compaction.log
+
+echo "== real sources: each connector against its peer started on 127.0.0.1"
+for t in tests/sources/test_*.py; do
+    [ -e "$t" ] || continue
+    n=$(basename "$t" .py)
+    n=${n#test_}
+    python3 "$t" 2>&1 | grep -v '^akili: info' | tee "build/test-logs/src-$n.log"
+    count "$n" "build/test-logs/src-$n.log"
+done
 
 echo "== fuzz smoke"
 tests/fuzz/run.sh smoke 2>&1 | tee build/test-logs/fuzz.log
