@@ -124,6 +124,7 @@ static int load_inputs(ak_product_rt_t *rt, bool need_connections, ak_err_t *err
             ak_conn_load(in->conn_rec.name, in->conn_rec.type, in->conn_rec.config, &in->conn, &in->conn_doc, &in->ops,
                          err))
             return ak_err_prefix(err, "input `%s`", d->name);
+        in->conn.product = rt->prod.name;
         uint64_t fp = ak_fp_str(0, in->conn_rec.name);
         fp = ak_fp_str(fp, in->conn_rec.type);
         fp = ak_fp_str(fp, in->conn_rec.config);

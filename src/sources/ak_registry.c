@@ -50,6 +50,7 @@ int ak_conn_load(const char *name, const char *type, const char *config_json, ak
     snprintf(what, sizeof what, "connection `%s` (%s)", name, type);
     c->name = name;
     c->type = o->name;
+    c->product = NULL;
     c->opts = (ak_optset_t){o->options, o->n_options, root, what};
     if (ak_optset_validate(&c->opts, err)) {
         ak_cfg_free(*doc);

@@ -31,6 +31,8 @@ typedef struct ak_conn {
     const char *name;
     const char *type;
     ak_optset_t opts;       /* the connection's config against the connector's table */
+    const char *product;    /* the product a run opens it for (default consumer group, slot
+                               names); NULL for `connection test` */
 } ak_conn_t;
 
 typedef struct ak_source ak_source_t;  /* a connector's own instance type */
