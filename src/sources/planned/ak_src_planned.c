@@ -1,6 +1,6 @@
 /* ak_src_planned.c - connectors whose configuration akili already knows
  * (so `akili connection create` validates it) but which are not built yet:
- * Kafka/Redpanda, PostgreSQL and NATS JetStream.  Using one fails with a
+ * PostgreSQL and NATS JetStream.  Using one fails with a
  * clear error instead of pretending to succeed. */
 #include "ak_source.h"
 
@@ -31,16 +31,6 @@ static int not_built(const char *type, ak_err_t *err)
                                  sizeof table / sizeof table[0], false, var##_test, var##_open,                \
                                  NULL, NULL, NULL, NULL};
 
-static const ak_option_t kafka_opts[] = {
-    {"brokers", AK_OPT_NAMES, NULL, "Bootstrap brokers, `host:port`.", AK_OPT_REQUIRED | AK_OPT_NONEMPTY | AK_OPT_ENV},
-    {"security_protocol", AK_OPT_ENUM, "PLAINTEXT", "How to reach the brokers.", 0, "PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL"},
-    {"sasl_mechanism", AK_OPT_ENUM, NULL, "SASL mechanism.", 0, "PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|OAUTHBEARER"},
-    {"sasl_username", AK_OPT_STRING, NULL, "SASL user name.", AK_OPT_ENV},
-    {"sasl_password", AK_OPT_STRING, NULL, "SASL password; write `${ENV_VAR}`.", AK_OPT_ENV | AK_OPT_SECRET},
-    {"group_id", AK_OPT_STRING, NULL, "Consumer group (default: `akili-<product>`).", AK_OPT_ENV},
-    {"librdkafka.", AK_OPT_STRING, NULL, "Any other librdkafka property, passed through.", AK_OPT_PASSTHROUGH_PREFIX | AK_OPT_ENV},
-};
-
 static const ak_option_t postgres_opts[] = {
     {"host", AK_OPT_STRING, "localhost", "Server host name or address.", AK_OPT_ENV},
     {"port", AK_OPT_INT, "5432", "Server port.", AK_OPT_ENV, NULL, 1, 65535},
@@ -62,7 +52,5 @@ static const ak_option_t nats_opts[] = {
     {"token", AK_OPT_STRING, NULL, "Auth token; write `${ENV_VAR}`.", AK_OPT_ENV | AK_OPT_SECRET},
 };
 
-PLANNED(ak_source_kafka, "kafka", "Apache Kafka topics (Debezium JSON or plain rows)", kafka_opts)
-PLANNED(ak_source_redpanda, "redpanda", "Redpanda topics (Kafka protocol)", kafka_opts)
 PLANNED(ak_source_postgres, "postgres", "PostgreSQL tables: incremental by cursor, or CDC by logical replication", postgres_opts)
 PLANNED(ak_source_nats, "nats", "NATS JetStream subjects carrying Debezium envelopes", nats_opts)
