@@ -278,21 +278,25 @@ static bool auth_error(rd_kafka_resp_err_t e)
 
 /* An error librdkafka reported: 0 when it only means a broker connection
  * dropped (librdkafka reconnects by itself), else -1 with err. */
-static int classify(rd_kafka_t *rk, rd_kafka_resp_err_t e, const char *msg, const char *brokers, const char *what,
-                    ak_err_t *err)
+static int classify(rd_kafka_t *rk, rd_kafka_resp_err_t e, const char *msg, const char *brokers, ak_err_t *err)
 {
     if (e == RD_KAFKA_RESP_ERR__FATAL) {
         char buf[512];
         rd_kafka_resp_err_t fe = rd_kafka_fatal_error(rk, buf, sizeof buf);
-        return ak_errf(err, AK_E_CONNECT, "%s: fatal Kafka client error %s: %s", what, rd_kafka_err2name(fe), buf);
+        ak_errf(err, AK_E_CONNECT, "fatal Kafka client error %s: %s", rd_kafka_err2name(fe), buf);
+        err->retriable = false;
+        return -1;
     }
-    if (auth_error(e))
-        return ak_errf(err, AK_E_CONNECT,
-                       "%s: the brokers (%s) refused the client: %s (%s); check security_protocol, sasl_mechanism, "
-                       "sasl_username and the password's variable",
-                       what, brokers, msg, rd_kafka_err2name(e));
+    if (auth_error(e)) {
+        ak_errf(err, AK_E_CONNECT,
+                "the brokers (%s) refused the client: %s (%s); check security_protocol, sasl_mechanism, "
+                "sasl_username and the password's variable",
+                brokers, msg, rd_kafka_err2name(e));
+        err->retriable = false; /* the same credentials fail the same way */
+        return -1;
+    }
     if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || e == RD_KAFKA_RESP_ERR__RESOLVE) {
-        ak_errf(err, AK_E_CONNECT, "%s: cannot reach the Kafka brokers (tried %s): %s", what, brokers, msg);
+        ak_errf(err, AK_E_CONNECT, "cannot reach the Kafka brokers (tried %s): %s", brokers, msg);
         err->retriable = true;
         return -1;
     }
@@ -336,7 +340,7 @@ static void serve(kafka_src_t *s)
 /* Metadata of `topic` (NULL: every topic) within timeout_ms, in steps so
  * that a report of every broker being down ends the wait early. */
 static int metadata(kafka_src_t *s, rd_kafka_topic_t *t, int timeout_ms, const struct rd_kafka_metadata **md,
-                    const char *what, ak_err_t *err)
+                    ak_err_t *err)
 {
     int64_t end = ak_mono_us() + (int64_t)timeout_ms * 1000;
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -351,16 +355,17 @@ static int metadata(kafka_src_t *s, rd_kafka_topic_t *t, int timeout_ms, const s
         if (s->cb_err) {
             rd_kafka_resp_err_t ce = s->cb_err;
             forget_errors(s);
-            if (classify(s->rk, ce, s->cb_msg, s->brokers, what, err))
+            if (classify(s->rk, ce, s->cb_msg, s->brokers, err))
                 return -1;
         }
         if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
             break;
     }
     if (auth_error(e) || e == RD_KAFKA_RESP_ERR__FATAL)
-        return classify(s->rk, e, rd_kafka_err2str(e), s->brokers, what, err);
-    ak_errf(err, AK_E_CONNECT, "%s: no answer from the Kafka brokers (tried %s) within %d s: %s", what, s->brokers,
-            timeout_ms / 1000, rd_kafka_err2str(e));
+        return classify(s->rk, e, rd_kafka_err2str(e), s->brokers, err);
+    ak_errf(err, AK_E_CONNECT, "no answer from the Kafka brokers (tried %s) within %d s: %s%s%.300s%s", s->brokers,
+            timeout_ms / 1000, rd_kafka_err2str(e), s->cb_detail[0] ? " (last: " : "", s->cb_detail,
+            s->cb_detail[0] ? ")" : "");
     err->retriable = true;
     return -1;
 }
@@ -398,9 +403,7 @@ static int kafka_test(const ak_conn_t *c, ak_buf_t *report, ak_err_t *err)
         goto out;
     if (make_handle(s, c, group ? group : "akili", &s->rk, err))
         goto out;
-    char what[300];
-    snprintf(what, sizeof what, "connection `%s`", c->name);
-    if (metadata(s, NULL, META_TIMEOUT_MS, &md, what, err))
+    if (metadata(s, NULL, META_TIMEOUT_MS, &md, err))
         goto out;
     ak_buf_printf(report, "%d broker%s (", md->broker_cnt, md->broker_cnt == 1 ? "" : "s");
     for (int i = 0; i < md->broker_cnt; i++)
@@ -551,7 +554,7 @@ static int assign_all(kafka_src_t *s, ak_err_t *err)
     rd_kafka_resp_err_t e = rd_kafka_assign(s->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e)
-        return ak_errf(err, AK_E_CONNECT, "input `%s`: cannot assign the partitions of `%s`: %s", s->in->name,
+        return ak_errf(err, AK_E_CONNECT, "cannot assign the partitions of `%s`: %s",
                        s->in->resource, rd_kafka_err2str(e));
     s->ready = true;
     return 0;
@@ -568,8 +571,8 @@ static int watermarks(kafka_src_t *s, int32_t from, bool drain, ak_err_t *err)
         int64_t lo = 0, hi = 0;
         rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(s->rk, s->in->resource, i, &lo, &hi, 5000);
         if (e) {
-            ak_errf(err, AK_E_CONNECT, "input `%s`: cannot read the offsets of `%s` partition %" PRId32 " from %s: %s",
-                    s->in->name, s->in->resource, i, s->brokers, rd_kafka_err2str(e));
+            ak_errf(err, AK_E_CONNECT, "cannot read the offsets of `%s` partition %" PRId32 " from %s: %s",
+                    s->in->resource, i, s->brokers, rd_kafka_err2str(e));
             err->retriable = !auth_error(e);
             return -1;
         }
@@ -597,11 +600,9 @@ static int partitions(kafka_src_t *s, int timeout_ms, int32_t *n, ak_err_t *err)
 {
     rd_kafka_topic_t *t = rd_kafka_topic_new(s->rk, s->in->resource, NULL);
     if (!t)
-        return ak_errf(err, AK_E_CONFIG, "input `%s`: `%s` is not a valid topic name", s->in->name, s->in->resource);
+        return ak_errf(err, AK_E_CONFIG, "`%s` is not a valid topic name", s->in->resource);
     const struct rd_kafka_metadata *md = NULL;
-    char what[300];
-    snprintf(what, sizeof what, "input `%s`", s->in->name);
-    int rc = metadata(s, t, timeout_ms, &md, what, err);
+    int rc = metadata(s, t, timeout_ms, &md, err);
     rd_kafka_topic_destroy(t);
     if (rc)
         return -1;
@@ -611,18 +612,18 @@ static int partitions(kafka_src_t *s, int timeout_ms, int32_t *n, ak_err_t *err)
     if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
         (e == 0 && *n == 0)) {
         ak_buf_t b = AK_BUF_INIT;
-        if (metadata(s, NULL, timeout_ms, &md, what, err) == 0) {
+        if (metadata(s, NULL, timeout_ms, &md, err) == 0) {
             list_topics(md, &b, 8);
             rd_kafka_metadata_destroy(md);
         }
-        ak_errf(err, AK_E_NOTFOUND, "input `%s`: topic `%s` does not exist on the brokers (%s); topics there: %s",
-                s->in->name, s->in->resource, s->brokers, b.data ? b.data : "(unknown)");
+        ak_errf(err, AK_E_NOTFOUND, "topic `%s` does not exist on the brokers (%s); topics there: %s",
+                s->in->resource, s->brokers, b.data ? b.data : "(unknown)");
         ak_buf_free(&b);
         return -1;
     }
     if (e)
-        return classify(s->rk, e, rd_kafka_err2str(e), s->brokers, what, err) ? -1
-               : ak_errf(err, AK_E_CONNECT, "input `%s`: topic `%s`: %s", s->in->name, s->in->resource,
+        return classify(s->rk, e, rd_kafka_err2str(e), s->brokers, err) ? -1
+               : ak_errf(err, AK_E_CONNECT, "topic `%s`: %s", s->in->resource,
                          rd_kafka_err2str(e));
     return 0;
 }
@@ -738,9 +739,7 @@ static int callback_error(kafka_src_t *s, ak_err_t *err)
         return 0;
     rd_kafka_resp_err_t e = s->cb_err;
     forget_errors(s);
-    char what[300];
-    snprintf(what, sizeof what, "input `%s`", s->in->name);
-    if (classify(s->rk, e, s->cb_msg, s->brokers, what, err)) {
+    if (classify(s->rk, e, s->cb_msg, s->brokers, err)) {
         s->down = err->retriable;
         return -1;
     }
@@ -766,13 +765,10 @@ static int message_error(kafka_src_t *s, const rd_kafka_message_t *m, bool *news
         }
         return 0;
     }
-    char what[300];
-    snprintf(what, sizeof what, "input `%s`", s->in->name);
     const char *msg = rd_kafka_message_errstr(m);
     if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
         m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
-        return ak_errf(err, AK_E_NOTFOUND, "%s: topic `%s` on %s: %s (was the topic deleted?)", what,
-                       s->in->resource, s->brokers, msg);
+        return ak_errf(err, AK_E_NOTFOUND, "topic `%s` on %s: %s (was the topic deleted?)", s->in->resource, s->brokers, msg);
     note_error(s, m->err, msg); /* weighed with the callbacks' after the batch */
     return 0;
 }
@@ -829,7 +825,7 @@ static ak_poll_rc_t kafka_poll(ak_source_t *src, ak_batch_t *out, size_t max, bo
         if (rc)
             return AK_POLL_ERROR;
         if (got < 0) {
-            ak_errf(err, AK_E_CONNECT, "input `%s`: reading `%s`: %s", s->in->name, s->in->resource,
+            ak_errf(err, AK_E_CONNECT, "reading `%s`: %s", s->in->resource,
                     rd_kafka_err2str(rd_kafka_last_error()));
             err->retriable = true;
             return AK_POLL_ERROR;
@@ -849,7 +845,7 @@ static ak_poll_rc_t kafka_poll(ak_source_t *src, ak_batch_t *out, size_t max, bo
                         ak_buf_printf(&b, "%s%" PRId32 " at %" PRId64 " of %" PRId64, k++ ? ", " : "", i,
                                       s->parts[i].next, s->parts[i].target);
                 ak_errf(err, AK_E_CONNECT,
-                        "input `%s`: `%s` on %s gave nothing for %d s before its end (partition %s)", s->in->name,
+                        "`%s` on %s gave nothing for %d s before its end (partition %s)",
                         s->in->resource, s->brokers, (int)(STALL_US / AK_US_PER_SEC), b.data ? b.data : "?");
                 ak_buf_free(&b);
                 err->retriable = true;

@@ -8,6 +8,10 @@
  * Prints the bootstrap address list (e.g. 127.0.0.1:41235,127.0.0.1:...)
  * as the first line of stdout, optionally writes it to BOOTSTRAP_FILE
  * (atomically, via rename), then blocks until SIGTERM/SIGINT.
+ * Metadata requests are answered at protocol version 4, where a client can
+ * ask brokers not to create a topic it asks about (consumers do), so a
+ * missing topic stays missing as with a real broker (at the mock's default
+ * version 2 every topic asked about springs into existence).
  * SIGUSR1 takes every broker down (connections closed and refused, the
  * data kept), SIGUSR2 brings them up again: an outage without losing the
  * topics, which stopping the process would.
@@ -77,6 +81,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "rd_kafka_mock_cluster_new failed\n");
                 return 1;
         }
+
+        rd_kafka_mock_set_apiversion(mc, 3 /* Metadata */, 0, 4);
 
         for (int i = 0; i < ntopics; i++) {
                 char name[256];
