@@ -377,6 +377,21 @@ def tombstones_delete_plain_rows_by_key():
         check(got == want, f"tombstones deleted u1, u3, u4, u5: {got}")
         dl = dead_letters(e, "users")
         check(len(dl) == 1 and "key" in dl[0]["reason"], f"the keyless tombstone: {dl}")
+        # an input with `start: latest` reads only what comes after its first run
+        small_product(e, "newusers", "app2", USERS.replace("    columns:", "    options:\n      start: latest\n    columns:"),
+                      "SELECT user_id, name FROM {{ ref('users') }}\n")
+        t0 = time.time()
+        p = e.ak("run", "start", "newusers", "--once")
+        check(" 0 records read" in p.stdout and time.time() - t0 < 15, p.stdout)
+        mock.produce("app.users", [("u20", row("u20", "late")), ("u21", row("u21", "later"))])
+        p = e.ak("run", "start", "newusers", "--once")
+        check(" 2 records read" in p.stdout, p.stdout)
+        got = table(e, "SELECT user_id, name FROM app2.newusers")
+        check(got == [{"user_id": "u20", "name": "late"}, {"user_id": "u21", "name": "later"}], f"latest: {got}")
+        bad = USERS.replace("    columns:", "    options:\n      strat: latest\n    columns:").replace("app.users", "x")
+        small_product(e, "badopt", "app3", bad, "SELECT user_id, name FROM {{ ref('users') }}\n")
+        p = e.ak("run", "start", "badopt", "--once", code=1)
+        check("did you mean `start`" in p.stderr, p.stderr)
     finally:
         mock.stop()
         e.close()

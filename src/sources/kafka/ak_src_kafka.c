@@ -576,16 +576,19 @@ static int watermarks(kafka_src_t *s, int32_t from, bool drain, ak_err_t *err)
             err->retriable = !auth_error(e);
             return -1;
         }
-        if (p->next < 0)
+        if (p->next < 0) {
             p->next = s->latest ? hi : lo;
-        else if (p->next < lo)
+        } else if (p->next < lo) {
             ak_log_warn(s->tag, "`%s` partition %" PRId32 ": offsets %" PRId64 " to %" PRId64
                                 " were deleted by the topic's retention before akili read them",
                         s->in->resource, i, p->next, lo - 1);
-        else if (p->next > hi)
+            p->next = lo;
+        } else if (p->next > hi) {
             ak_log_warn(s->tag, "`%s` partition %" PRId32 ": akili's position %" PRId64 " is past the end (%" PRId64
-                                "): was the topic re-created? It is read from its start",
+                                "): was the topic re-created? Reading it from its start",
                         s->in->resource, i, p->next, hi);
+            p->next = lo;
+        }
         if (drain) {
             p->target = hi;
             p->done = p->next >= hi;
@@ -747,7 +750,9 @@ static int callback_error(kafka_src_t *s, ak_err_t *err)
 }
 
 /* A message carrying an error instead of data. */
-static int message_error(kafka_src_t *s, const rd_kafka_message_t *m, bool *news, ak_err_t *err)
+/* *moved: the position moved (the engine sees a poll that moved nothing as
+ * "nothing more", which for a drain means the end). */
+static int message_error(kafka_src_t *s, const rd_kafka_message_t *m, bool *moved, ak_err_t *err)
 {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         if (m->partition < 0 || m->partition >= s->nparts)
@@ -757,11 +762,11 @@ static int message_error(kafka_src_t *s, const rd_kafka_message_t *m, bool *news
          * (transaction markers, compaction) move the position too */
         if (m->offset > p->next) {
             p->next = m->offset;
-            *news = true;
+            *moved = true;
         }
         if (!p->done) {
             p->done = true;
-            *news = true;
+            s->progress_at = ak_mono_us();
         }
         return 0;
     }
@@ -794,13 +799,13 @@ static ak_poll_rc_t kafka_poll(ak_source_t *src, ak_batch_t *out, size_t max, bo
     if (drain && (s->drained || (s->drained = all_done(s))))
         return AK_POLL_IDLE;
     size_t start = out->n;
-    bool news = false, waited = false;
+    bool moved = false, waited = false;
     for (;;) {
         size_t room = max > out->n - start ? max - (out->n - start) : 0;
         if (room == 0)
             return AK_POLL_MORE;
         size_t want = room < BATCH ? room : BATCH;
-        int timeout = news ? 0 : drain ? WAIT_MS : waited ? 0 : WAIT_MS;
+        int timeout = moved ? 0 : drain ? WAIT_MS : waited ? 0 : WAIT_MS;
         ssize_t got = rd_kafka_consume_batch_queue(s->q, timeout, s->msgs, want);
         waited |= timeout > 0;
         int rc = 0;
@@ -808,14 +813,14 @@ static ak_poll_rc_t kafka_poll(ak_source_t *src, ak_batch_t *out, size_t max, bo
             rd_kafka_message_t *m = s->msgs[i];
             if (rc == 0) {
                 if (m->err) {
-                    rc = message_error(s, m, &news, err);
+                    rc = message_error(s, m, &moved, err);
                 } else if (m->partition >= 0 && m->partition < s->nparts && m->offset >= s->parts[m->partition].next) {
                     kpart_t *p = &s->parts[m->partition];
                     rc = take(s, m, p, out, dead, ctx, err);
                     p->next = m->offset + 1;
                     if (drain && p->next >= p->target)
                         p->done = true;
-                    news = true;
+                    moved = true;
                 }
             }
             rd_kafka_message_destroy(m);
@@ -830,14 +835,14 @@ static ak_poll_rc_t kafka_poll(ak_source_t *src, ak_batch_t *out, size_t max, bo
             err->retriable = true;
             return AK_POLL_ERROR;
         }
-        if (news)
+        if (moved)
             s->progress_at = ak_mono_us();
         if (drain) {
             if ((s->drained = all_done(s)))
                 return AK_POLL_IDLE;
-            if (got < (ssize_t)want && news)
+            if (got < (ssize_t)want && moved)
                 return AK_POLL_MORE;
-            if (!news && ak_mono_us() - s->progress_at > STALL_US) {
+            if (!moved && ak_mono_us() - s->progress_at > STALL_US) {
                 ak_buf_t b = AK_BUF_INIT;
                 int k = 0;
                 for (int32_t i = 0; i < s->nparts && k < 8; i++)
@@ -856,7 +861,7 @@ static ak_poll_rc_t kafka_poll(ak_source_t *src, ak_batch_t *out, size_t max, bo
         }
         if (got == (ssize_t)want)
             continue; /* more may be queued */
-        if (news || waited)
+        if (moved || waited)
             return AK_POLL_IDLE;
     }
 }
