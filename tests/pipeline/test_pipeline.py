@@ -665,7 +665,8 @@ def seed_cli_session_as_written():
            "--config", '{"brokers": ["broker-1:9092"], "security_protocol": "SASL_SSL"}')
         ak("connection", "create", "--name", "production-db", "--connector-type", "postgres",
            "--config", '{"host": "db.example.com", "port": 5432, "database": "app"}')
-        check("not built yet" in ak("connection", "test", "production-events", code=1).stderr, "redpanda test")
+        check("SASL_SSL needs sasl_mechanism" in ak("connection", "test", "production-events", code=1).stderr,
+              "redpanda test")
         check("not built yet" in ak("connection", "test", "production-db", code=1).stderr, "postgres test")
         ak("product", "create", "--name", "user_sessions", "--namespace", "analytics", "--archetype", "source")
         ak("product", "deploy", "user_sessions", "--version", "1.0.0")

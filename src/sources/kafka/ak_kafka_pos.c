@@ -25,12 +25,13 @@ int ak__kpos_parse(const char *text, ak_kpos_t *out, ak_err_t *err)
     ak_cfg_doc_t *doc;
     if (ak_cfg_parse("position", text, strlen(text), &doc, err))
         return ak_errf(err, AK_E_CORRUPT, "unreadable Kafka position `%.200s`", text);
-    const ak_cfg_node_t *root = ak_cfg_root(doc), *t = root && root->kind == AK_CFG_MAP ? ak_cfg_get(root, "topic") : NULL,
+    const ak_cfg_node_t *root = ak_cfg_root(doc),
+                        *t = root && root->kind == AK_CFG_MAP ? ak_cfg_get(root, "topic") : NULL,
                         *o = root && root->kind == AK_CFG_MAP ? ak_cfg_get(root, "offsets") : NULL;
     int rc = 0;
     if (!t || t->kind != AK_CFG_SCALAR || !o || o->kind != AK_CFG_MAP) {
-        rc = ak_errf(err, AK_E_CORRUPT, "unreadable Kafka position `%.200s` (expected {\"topic\": ..., \"offsets\": {...}})",
-                     text);
+        rc = ak_errf(err, AK_E_CORRUPT,
+                     "unreadable Kafka position `%.200s` (expected {\"topic\": ..., \"offsets\": {...}})", text);
         goto out;
     }
     int32_t n = 0;
@@ -55,7 +56,8 @@ int ak__kpos_parse(const char *text, ak_kpos_t *out, ak_err_t *err)
         int64_t p, v;
         ak_parse_int(o->pairs[i].key->text, &p);
         if (o->pairs[i].value->kind != AK_CFG_SCALAR || ak_parse_int(o->pairs[i].value->text, &v) || v < 0) {
-            rc = ak_errf(err, AK_E_CORRUPT, "Kafka position `%.200s`: partition %" PRId64 " has no valid offset", text, p);
+            rc = ak_errf(err, AK_E_CORRUPT, "Kafka position `%.200s`: partition %" PRId64 " has no valid offset", text,
+                         p);
             goto out;
         }
         out->off[p] = v;

@@ -37,22 +37,24 @@
 
 #include <librdkafka/rdkafka.h>
 
-#define BATCH 4096                    /* messages per consume call */
-#define META_TIMEOUT_MS 10000         /* a first metadata request, `connection test` */
-#define STEP_MS 1000                  /* metadata attempts within it, errors served between */
-#define WAIT_MS 100                   /* a continuous poll with nothing waits this long */
-#define REFRESH_US (10 * AK_US_PER_SEC) /* new partitions are looked for this often */
-#define STALL_US (20 * AK_US_PER_SEC) /* a drain without progress for this long is an error */
-#define CLOSE_WAIT_MS 5000            /* outstanding offset commits, at close */
+#define BATCH           4096                 /* messages per consume call */
+#define META_TIMEOUT_MS 10000                /* a first metadata request, `connection test` */
+#define STEP_MS         1000                 /* metadata attempts within it, errors served between */
+#define WAIT_MS         100                  /* a continuous poll with nothing waits this long */
+#define REFRESH_US      (10 * AK_US_PER_SEC) /* new partitions are looked for this often */
+#define STALL_US        (20 * AK_US_PER_SEC) /* a drain without progress for this long is an error */
+#define CLOSE_WAIT_MS   5000                 /* outstanding offset commits, at close */
 
 static const ak_option_t kafka_opts[] = {
     {"brokers", AK_OPT_NAMES, NULL, "Bootstrap brokers, `host:port`.", AK_OPT_REQUIRED | AK_OPT_NONEMPTY | AK_OPT_ENV},
-    {"security_protocol", AK_OPT_ENUM, "PLAINTEXT", "How to reach the brokers.", 0, "PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL"},
+    {"security_protocol", AK_OPT_ENUM, "PLAINTEXT", "How to reach the brokers.", 0,
+     "PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL"},
     {"sasl_mechanism", AK_OPT_ENUM, NULL, "SASL mechanism.", 0, "PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|OAUTHBEARER"},
     {"sasl_username", AK_OPT_STRING, NULL, "SASL user name.", AK_OPT_ENV},
     {"sasl_password", AK_OPT_STRING, NULL, "SASL password; write `${ENV_VAR}`.", AK_OPT_ENV | AK_OPT_SECRET},
     {"group_id", AK_OPT_STRING, NULL, "Consumer group (default: `akili-<product>`).", AK_OPT_ENV},
-    {"librdkafka.", AK_OPT_STRING, NULL, "Any other librdkafka property, passed through.", AK_OPT_PASSTHROUGH_PREFIX | AK_OPT_ENV},
+    {"librdkafka.", AK_OPT_STRING, NULL, "Any other librdkafka property, passed through.",
+     AK_OPT_PASSTHROUGH_PREFIX | AK_OPT_ENV},
 };
 
 /* The input's `options:` map. */
@@ -64,32 +66,32 @@ static const ak_option_t input_opts[] = {
 };
 
 typedef struct kpart {
-    int64_t next;       /* next offset to hand out; -1 until known */
-    int64_t target;     /* drain: the high watermark at the first poll */
-    bool done;          /* drain: reached target or the partition's end */
-    bool after_delete;  /* the last message was a Debezium delete: its tombstone is skipped */
+    int64_t next;      /* next offset to hand out; -1 until known */
+    int64_t target;    /* drain: the high watermark at the first poll */
+    bool done;         /* drain: reached target or the partition's end */
+    bool after_delete; /* the last message was a Debezium delete: its tombstone is skipped */
 } kpart_t;
 
 typedef struct kafka_src {
     const ak_input_t *in;
     char tag[300];
-    char *brokers;          /* as tried, for messages */
+    char *brokers; /* as tried, for messages */
     char *group;
-    bool latest;            /* input option start: latest */
+    bool latest; /* input option start: latest */
     bool keyed;
     rd_kafka_t *rk;
-    rd_kafka_queue_t *q;    /* the consumer's queue (errors too) */
-    rd_kafka_queue_t *cq;   /* offset commit results */
-    int commits_out;        /* commits not answered yet */
+    rd_kafka_queue_t *q;  /* the consumer's queue (errors too) */
+    rd_kafka_queue_t *cq; /* offset commit results */
+    int commits_out;      /* commits not answered yet */
     ak_json_decoder_t *jd;
     kpart_t *parts;
-    int64_t *offs;          /* [nparts] scratch for the position text */
+    int64_t *offs; /* [nparts] scratch for the position text */
     int32_t nparts;
-    bool ready;             /* assigned */
-    bool drained;           /* drain: every partition done */
-    bool down;              /* all brokers were reported down: check before reading on */
+    bool ready;   /* assigned */
+    bool drained; /* drain: every partition done */
+    bool down;    /* all brokers were reported down: check before reading on */
     int64_t refresh_at;
-    int64_t progress_at;    /* last time a drain moved */
+    int64_t progress_at; /* last time a drain moved */
     /* the first error reported by librdkafka's callbacks since the last poll */
     rd_kafka_resp_err_t cb_err;
     bool cb_major;
@@ -204,8 +206,8 @@ static int make_conf(const ak_conn_t *c, const char *brokers, const char *group,
         {"enable.partition.eof", "true"},
         {"auto.offset.reset", "earliest"},
         {"allow.auto.create.topics", "false"},
-        {"fetch.wait.max.ms", "100"},           /* a quiet topic's news within ~100 ms */
-        {"fetch.max.bytes", "67108864"},        /* large fetches while catching up */
+        {"fetch.wait.max.ms", "100"},    /* a quiet topic's news within ~100 ms */
+        {"fetch.max.bytes", "67108864"}, /* large fetches while catching up */
         {"max.partition.fetch.bytes", "8388608"},
         {"queued.max.messages.kbytes", "131072"},
         {"log.connection.close", "false"},
@@ -447,8 +449,9 @@ static void kafka_close(ak_source_t *src)
             }
         }
         if (s->commits_out > 0)
-            ak_log_warn(s->tag, "the consumer group `%s` did not confirm the last offset commit within %d s; "
-                                "akili's own checkpoint is unaffected",
+            ak_log_warn(s->tag,
+                        "the consumer group `%s` did not confirm the last offset commit within %d s; "
+                        "akili's own checkpoint is unaffected",
                         s->group, CLOSE_WAIT_MS / 1000);
         if (s->ready)
             rd_kafka_assign(s->rk, NULL);
@@ -554,8 +557,8 @@ static int assign_all(kafka_src_t *s, ak_err_t *err)
     rd_kafka_resp_err_t e = rd_kafka_assign(s->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e)
-        return ak_errf(err, AK_E_CONNECT, "cannot assign the partitions of `%s`: %s",
-                       s->in->resource, rd_kafka_err2str(e));
+        return ak_errf(err, AK_E_CONNECT, "cannot assign the partitions of `%s`: %s", s->in->resource,
+                       rd_kafka_err2str(e));
     s->ready = true;
     return 0;
 }
@@ -579,13 +582,15 @@ static int watermarks(kafka_src_t *s, int32_t from, bool drain, ak_err_t *err)
         if (p->next < 0) {
             p->next = s->latest ? hi : lo;
         } else if (p->next < lo) {
-            ak_log_warn(s->tag, "`%s` partition %" PRId32 ": offsets %" PRId64 " to %" PRId64
-                                " were deleted by the topic's retention before akili read them",
+            ak_log_warn(s->tag,
+                        "`%s` partition %" PRId32 ": offsets %" PRId64 " to %" PRId64
+                        " were deleted by the topic's retention before akili read them",
                         s->in->resource, i, p->next, lo - 1);
             p->next = lo;
         } else if (p->next > hi) {
-            ak_log_warn(s->tag, "`%s` partition %" PRId32 ": akili's position %" PRId64 " is past the end (%" PRId64
-                                "): was the topic re-created? Reading it from its start",
+            ak_log_warn(s->tag,
+                        "`%s` partition %" PRId32 ": akili's position %" PRId64 " is past the end (%" PRId64
+                        "): was the topic re-created? Reading it from its start",
                         s->in->resource, i, p->next, hi);
             p->next = lo;
         }
@@ -612,22 +617,21 @@ static int partitions(kafka_src_t *s, int timeout_ms, int32_t *n, ak_err_t *err)
     rd_kafka_resp_err_t e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     *n = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
     rd_kafka_metadata_destroy(md);
-    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-        (e == 0 && *n == 0)) {
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || (e == 0 && *n == 0)) {
         ak_buf_t b = AK_BUF_INIT;
         if (metadata(s, NULL, timeout_ms, &md, err) == 0) {
             list_topics(md, &b, 8);
             rd_kafka_metadata_destroy(md);
         }
-        ak_errf(err, AK_E_NOTFOUND, "topic `%s` does not exist on the brokers (%s); topics there: %s",
-                s->in->resource, s->brokers, b.data ? b.data : "(unknown)");
+        ak_errf(err, AK_E_NOTFOUND, "topic `%s` does not exist on the brokers (%s); topics there: %s", s->in->resource,
+                s->brokers, b.data ? b.data : "(unknown)");
         ak_buf_free(&b);
         return -1;
     }
     if (e)
-        return classify(s->rk, e, rd_kafka_err2str(e), s->brokers, err) ? -1
-               : ak_errf(err, AK_E_CONNECT, "topic `%s`: %s", s->in->resource,
-                         rd_kafka_err2str(e));
+        return classify(s->rk, e, rd_kafka_err2str(e), s->brokers, err)
+                   ? -1
+                   : ak_errf(err, AK_E_CONNECT, "topic `%s`: %s", s->in->resource, rd_kafka_err2str(e));
     return 0;
 }
 
@@ -673,8 +677,8 @@ static void refresh(kafka_src_t *s)
         s->nparts = from;
         return;
     }
-    ak_log_info(s->tag, "`%s` grew to %" PRId32 " partitions; reading the new ones from their start",
-                s->in->resource, n);
+    ak_log_info(s->tag, "`%s` grew to %" PRId32 " partitions; reading the new ones from their start", s->in->resource,
+                n);
 }
 
 /* ------------------------------------------------------------ poll */
@@ -773,7 +777,8 @@ static int message_error(kafka_src_t *s, const rd_kafka_message_t *m, bool *move
     const char *msg = rd_kafka_message_errstr(m);
     if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
         m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
-        return ak_errf(err, AK_E_NOTFOUND, "topic `%s` on %s: %s (was the topic deleted?)", s->in->resource, s->brokers, msg);
+        return ak_errf(err, AK_E_NOTFOUND, "topic `%s` on %s: %s (was the topic deleted?)", s->in->resource, s->brokers,
+                       msg);
     note_error(s, m->err, msg); /* weighed with the callbacks' after the batch */
     return 0;
 }
@@ -830,8 +835,7 @@ static ak_poll_rc_t kafka_poll(ak_source_t *src, ak_batch_t *out, size_t max, bo
         if (rc)
             return AK_POLL_ERROR;
         if (got < 0) {
-            ak_errf(err, AK_E_CONNECT, "reading `%s`: %s", s->in->resource,
-                    rd_kafka_err2str(rd_kafka_last_error()));
+            ak_errf(err, AK_E_CONNECT, "reading `%s`: %s", s->in->resource, rd_kafka_err2str(rd_kafka_last_error()));
             err->retriable = true;
             return AK_POLL_ERROR;
         }
@@ -849,8 +853,7 @@ static ak_poll_rc_t kafka_poll(ak_source_t *src, ak_batch_t *out, size_t max, bo
                     if (!s->parts[i].done)
                         ak_buf_printf(&b, "%s%" PRId32 " at %" PRId64 " of %" PRId64, k++ ? ", " : "", i,
                                       s->parts[i].next, s->parts[i].target);
-                ak_errf(err, AK_E_CONNECT,
-                        "`%s` on %s gave nothing for %d s before its end (partition %s)",
+                ak_errf(err, AK_E_CONNECT, "`%s` on %s gave nothing for %d s before its end (partition %s)",
                         s->in->resource, s->brokers, (int)(STALL_US / AK_US_PER_SEC), b.data ? b.data : "?");
                 ak_buf_free(&b);
                 err->retriable = true;
@@ -890,7 +893,8 @@ static void commit_results(kafka_src_t *s, int timeout_ms)
             s->commits_out--;
             rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
             if (e)
-                ak_log_warn(s->tag, "committing offsets to the consumer group `%s` failed: %s; the next commit covers them",
+                ak_log_warn(s->tag,
+                            "committing offsets to the consumer group `%s` failed: %s; the next commit covers them",
                             s->group, rd_kafka_err2str(e));
         }
         rd_kafka_event_destroy(ev);
