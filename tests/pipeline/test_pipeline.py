@@ -693,9 +693,12 @@ def connections_list_show_delete_and_planned_types():
         e.ak("connection", "create", "--name", "k", "--connector-type", "kafka", "--config", '{"brokers": "b:9092"}')
         p = e.ak("connection", "create", "--name", "x", "--connector-type", "redpanda", "--config", '{"brokerz": []}', code=1)
         check("did you mean `brokers`" in p.stderr, p.stderr)
-        for name in ("production-events", "production-db", "payments", "k"):
+        for name in ("production-events", "payments", "k"):
             p = e.ak("connection", "test", name, code=1)
             check("not built yet" in p.stderr, f"{name}: {p.stderr}")
+        # postgres is built: it really connects, and says where it tried
+        p = e.ak("connection", "test", "production-db", code=1)
+        check("db.example.com:5432" in p.stderr and "hunter2" not in p.stderr, p.stderr)
         lst = e.ak("connection", "list").stdout
         check("hunter2" not in lst and "****" in lst, f"secrets masked:\n{lst}")
         show = e.ak("connection", "show", "production-db").stdout
