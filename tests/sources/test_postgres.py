@@ -322,6 +322,16 @@ class Product:
             self.proc.kill()
             self.proc.wait()
         self.e.close()
+        # slots are the cluster's, not the database's: the next test's would clash
+        for _ in range(50):
+            try:
+                self.cl.sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+                            f"database = '{self.db}'")
+                if self.cl.sql(f"SELECT count(*) FROM pg_replication_slots WHERE database = '{self.db}'") == "0":
+                    break
+            except Failure:
+                pass
+            time.sleep(0.2)
 
 
 def newest(cl, db):
@@ -407,6 +417,292 @@ def incremental_ties_across_pages_and_late_commit():
         check(len(pr.log_records()) == n3, "and not again")
     finally:
         pr.close()
+
+
+# --------------------------------------------------------------------- cdc
+
+SLOT = "akili_user_sessions_user_profiles"
+
+
+def slot_flush(cl, db):
+    r = cl.sql(f"SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '{SLOT}'", db=db)
+    return lsn_int(r) if r else None
+
+
+def lsn_int(text):
+    hi, lo = text.split("/")
+    return int(hi, 16) << 32 | int(lo, 16)
+
+
+def committed_lsn(pr):
+    pos, _ = pr.position()
+    check(pos and "lsn" in pos, f"a streaming position: {pos}")
+    return lsn_int(pos["lsn"])
+
+
+def clicked_users(pr, n):
+    seen = []
+    with open(pr.click, encoding="utf-8") as f:
+        for line in f:
+            u = json.loads(line).get("user_id")
+            if u and u not in seen:
+                seen.append(u)
+            if len(seen) == n:
+                break
+    return seen
+
+
+@test
+def cdc_snapshot_then_changes_while_running():
+    """user_profiles by logical replication: the initial snapshot equals the
+    oracle; inserts, updates, deletes, a key change, an update leaving a
+    TOASTed value unchanged, and a TRUNCATE made while a continuous run is
+    going all reach the published table; the slot never confirms more than
+    akili committed."""
+    cl = cluster()
+    db = new_db(cl)
+    pr = Product("pg-cdc", cl, db, strategy="cdc", events=2000, users=150, seed=9)
+    try:
+        pr.once()
+        pr.check_oracle("initial snapshot")
+        check(cl.sql(f"SELECT count(*) FROM pg_publication WHERE pubname = '{SLOT}'", db=db) == "1",
+              "the publication was created")
+        ops = pr.log_records()
+        check(ops[0] & 0x3f == 3 and len(ops) == pr.nprofiles + 1, f"TRUNCATE + {pr.nprofiles} rows, got {len(ops)}")
+        check(slot_flush(cl, db) <= committed_lsn(pr), "the slot is not ahead of akili")
+        u = clicked_users(pr, 8)
+        big = "".join(f"{i:04x}" for i in range(2500))  # 10 kB, stored out of line
+        pr.start()
+        cl.sql("INSERT INTO public.users VALUES ('user-new1', 'newbie', 'pro', '2020-02-02', 'NO', now())", db=db)
+        cl.sql(f"UPDATE public.users SET account_type = 'enterprise' WHERE user_id IN ('{u[0]}', '{u[1]}')", db=db)
+        cl.sql(f"DELETE FROM public.users WHERE user_id = '{u[2]}'", db=db)
+        cl.sql(f"UPDATE public.users SET user_id = 'renamed-{u[3]}' WHERE user_id = '{u[3]}'", db=db)
+        cl.sql(f"BEGIN; UPDATE public.users SET country = 'BR' WHERE user_id = '{u[4]}'; "
+               f"DELETE FROM public.users WHERE user_id = '{u[5]}'; COMMIT", db=db)
+        pr.wait_oracle("inserts, updates, deletes, a key change")
+        cl.sql(f"UPDATE public.users SET username = '{big}' WHERE user_id = '{u[6]}'", db=db)
+        pr.wait_oracle("a large value")
+        cl.sql(f"UPDATE public.users SET country = 'AQ' WHERE user_id = '{u[6]}'", db=db)
+        pr.wait_oracle("an update leaving the TOASTed value unchanged")
+        flags = [b for b in pr.log_records() if b & 0x40]
+        check(flags, "the unchanged TOASTed value came as a partial upsert")
+        cl.sql(f"BEGIN; TRUNCATE public.users; INSERT INTO public.users VALUES ('{u[7]}', 'back', 'free', "
+               "'2020-01-01', 'CL', now()); COMMIT", db=db)
+        pr.wait_oracle("a TRUNCATE")
+        log = pr.stop()
+        check(pr.proc.returncode == 0, f"the run stopped cleanly ({pr.proc.returncode}): {log[-2000:]}")
+        check(slot_flush(cl, db) <= committed_lsn(pr), "the slot is not ahead of akili")
+        check(slot_flush(cl, db) == committed_lsn(pr), "and caught up with it when the run stopped")
+        pr.once()
+        pr.check_oracle("a --once run after the continuous one")
+    finally:
+        pr.close()
+
+
+@test
+def cdc_kill_restart_and_large_transaction_exactly_once():
+    """kill -9 of a continuous cdc run while changes are made, then a restart:
+    every change is in the input log exactly once and the table equals the
+    oracle; a transaction larger than a micro-batch is handed out in parts
+    (position with `skip`) without losing or repeating a change; the slot's
+    confirmed position never passes akili's committed one."""
+    cl = cluster()
+    db = new_db(cl)
+    pr = Product("pg-kill", cl, db, strategy="cdc", events=1500, users=100, seed=4)
+    try:
+        pr.once()
+        base = len(pr.log_records())
+        changes = [0]
+        stop = threading.Event()
+
+        def writer():
+            w = cl.session(db)
+            try:
+                for i in range(150):
+                    if stop.is_set():
+                        break
+                    # twenty transactions at a time, so the reader runs ahead of the commits
+                    w.run("".join(f"INSERT INTO public.users VALUES ('k-{i}-{j}', 'k', 'free', '2020-01-01', 'JP', "
+                                  f"now()); UPDATE public.users SET username = 'k{j}b' WHERE user_id = 'k-{i}-{j}';"
+                                  for j in range(10)))
+                    changes[0] += 20
+                    time.sleep(0.01)
+            finally:
+                w.close()
+
+        violations = []
+
+        def monitor():
+            # the slot's position is read before the catalog's, which only grows
+            while not stop.is_set():
+                try:
+                    f = slot_flush(cl, db)
+                    c = committed_lsn(pr)
+                    if f is not None and f > c:
+                        violations.append((f, c))
+                except (Failure, ValueError, sqlite3.Error):
+                    pass
+                time.sleep(0.01)
+
+        th = threading.Thread(target=writer)
+        mon = threading.Thread(target=monitor)
+        pr.start()
+        th.start()
+        mon.start()
+        time.sleep(1.5)
+        pr.proc.kill()
+        pr.proc.wait()
+        pr.err.close()
+        flushed = slot_flush(cl, db)
+        check(flushed <= committed_lsn(pr), f"after kill -9 the slot ({flushed}) is not ahead of the position")
+        pr.start()
+        th.join(timeout=120)
+        pr.wait_oracle("after kill -9 and restart", timeout=90)
+        stop.set()
+        mon.join()
+        pr.stop()
+        check(not violations, f"the slot was confirmed past akili's committed position: {violations[:3]}")
+        n = len(pr.log_records())
+        check(n == base + changes[0], f"{changes[0]} changes in the log exactly once, got {n - base}")
+        # a transaction larger than a micro-batch: killed once a part of it is committed
+        pr.start()
+        time.sleep(1)
+        big = 60000
+        cl.sql("INSERT INTO public.users SELECT 'big-' || i, 'b' || i, 'pro', '2020-01-01', 'KE', now() "
+               f"FROM generate_series(1, {big}) i", db=db)
+        deadline = time.time() + 60
+        pos = None
+        while time.time() < deadline:
+            pos, _ = pr.position()
+            if pos and "skip" in pos:
+                break
+            time.sleep(0.02)
+        pr.proc.kill()
+        pr.proc.wait()
+        pr.err.close()
+        check(pos and "skip" in pos, f"a position inside the transaction was committed: {pos}")
+        check(slot_flush(cl, db) <= committed_lsn(pr), "the slot is not ahead of a position inside a transaction")
+        pr.once()
+        pr.check_oracle("the large transaction")
+        n2 = len(pr.log_records())
+        check(n2 == n + big, f"{big} rows in the log exactly once, got {n2 - n}")
+    finally:
+        pr.close()
+
+
+@test
+def cdc_survives_database_restart():
+    """The server restarts during a continuous cdc run: the run retries,
+    reconnects and reads the changes made after the restart."""
+    cl = cluster()
+    db = new_db(cl)
+    pr = Product("pg-restart", cl, db, strategy="cdc", events=1000, users=80, seed=12)
+    try:
+        pr.start()
+        pr.wait_oracle("snapshot in a continuous run")
+        cl.restart()
+        cl.sql("UPDATE public.users SET country = 'VA' WHERE user_id IN (SELECT user_id FROM public.users "
+               "ORDER BY user_id LIMIT 10)", db=db)
+        pr.wait_oracle("changes after the restart", timeout=90)
+        log = pr.stop()
+        check("retry" in log, f"the lost connection was retried:\n{log[-2000:]}")
+    finally:
+        pr.close()
+
+
+# ------------------------------------------------------------------ errors
+
+@test
+def connection_test_and_errors():
+    """connection test reports the server; a wrong port, a wrong password, a
+    missing table or column, a missing REPLICATION privilege, a table the
+    user does not own and wal_level=replica fail with what to do; the
+    password is never shown nor stored in clear."""
+    cl = cluster()
+    db = new_db(cl)
+    e = Env("pg-errors")
+    env = {"AK_TEST_PG_PASSWORD": PASSWORD}
+    outputs = []
+
+    def ak(*args, **kw):
+        p = e.ak(*args, env=dict(env, **kw.pop("env", {})), **kw)
+        outputs.append(p.stdout + p.stderr)
+        return p
+
+    replica = None
+    try:
+        cl.sql(USERS_DDL, db=db)
+        ak("connection", "create", "--name", "pg", "--connector-type", "postgres", "--config", cl.conn_config(db))
+        p = ak("connection", "test", "pg")
+        check(re.search(r"PostgreSQL 15\.\d+[^;]* at 127\.0\.0\.1:\d+", p.stdout) and "wal_level logical" in p.stdout and
+              "may replicate: yes" in p.stdout and "1 tables visible" in p.stdout, p.stdout)
+        import socket
+        sk = socket.socket()
+        sk.bind(("127.0.0.1", 0))
+        dead_port = sk.getsockname()[1]
+        sk.close()
+        ak("connection", "create", "--name", "pg-port", "--connector-type", "postgres", "--config",
+           cl.conn_config(db, port=dead_port))
+        p = ak("connection", "test", "pg-port", code=1)
+        check(f"127.0.0.1:{dead_port}" in p.stderr and "cannot reach" in p.stderr, p.stderr)
+        ak("connection", "create", "--name", "pg-pw", "--connector-type", "postgres", "--config",
+           cl.conn_config(db, password="${AK_TEST_PG_WRONG}"))
+        p = ak("connection", "test", "pg-pw", code=1, env={"AK_TEST_PG_WRONG": "not-the-password-42"})
+        check("bad credentials" in p.stderr and "not-the-password-42" not in p.stderr, p.stderr)
+        # a product on a missing table, then a missing column
+        man = os.path.join(e.dir, "man")
+        shutil.copytree(tp.EXAMPLE, man)
+        ak("connection", "create", "--name", "production-events", "--connector-type", "file", "--config",
+           json.dumps({"path": e.data, "files": {"clickstream.page-views": "clickstream.ndjson"}}))
+        gen(e.data, 50, 10, 1)
+        ak("connection", "create", "--name", "production-db", "--connector-type", "postgres", "--config",
+           cl.conn_config(db))
+        ak("product", "create", "--name", "user_sessions", "--namespace", "analytics")
+
+        def deploy(old, new, version):
+            with open(os.path.join(tp.EXAMPLE, "inputs.yaml"), encoding="utf-8") as f:
+                text = f.read()
+            check(old in text, old)
+            with open(os.path.join(man, "inputs.yaml"), "w", encoding="utf-8") as f:
+                f.write(text.replace(old, new))
+            ak("product", "deploy", "user_sessions", "--version", version, "--dir", man)
+
+        deploy("resource: public.users", "resource: public.nope", "1")
+        p = ak("run", "start", "user_sessions", "--once", code=1)
+        check("public.nope" in p.stderr and "not found" in p.stderr and "public.users" in p.stderr, p.stderr)
+        deploy("      - country\n", "      - country\n      - shoe_size\n", "2")
+        p = ak("run", "start", "user_sessions", "--once", code=1)
+        check("shoe_size" in p.stderr and "its columns" in p.stderr and "signup_date" in p.stderr, p.stderr)
+        # cdc as a user without REPLICATION, then as one that does not own the table
+        cl.sql(f"CREATE ROLE plain LOGIN PASSWORD '{PASSWORD}'; GRANT SELECT ON public.users TO plain", db=db)
+        e.ak("connection", "delete", "production-db")
+        ak("connection", "create", "--name", "production-db", "--connector-type", "postgres", "--config",
+           cl.conn_config(db, user="plain"))
+        deploy("strategy: incremental", "strategy: cdc", "3")
+        p = ak("run", "start", "user_sessions", "--once", code=1)
+        check("REPLICATION privilege" in p.stderr and "ALTER ROLE plain REPLICATION" in p.stderr, p.stderr)
+        cl.sql("ALTER ROLE plain REPLICATION")
+        p = ak("run", "start", "user_sessions", "--once", code=1)
+        check("may not publish" in p.stderr and "CREATE PUBLICATION" in p.stderr, p.stderr)
+        # wal_level=replica
+        replica = Cluster("replica")
+        rdb = new_db(replica)
+        replica.sql(USERS_DDL, db=rdb)
+        e.ak("connection", "delete", "production-db")
+        ak("connection", "create", "--name", "production-db", "--connector-type", "postgres", "--config",
+           replica.conn_config(rdb))
+        p = ak("connection", "test", "production-db")
+        check("wal_level replica" in p.stdout and "wal_level = logical" in p.stdout, p.stdout)
+        p = ak("run", "start", "user_sessions", "--once", code=1)
+        check("wal_level `replica`" in p.stderr and "ALTER SYSTEM SET wal_level = logical" in p.stderr, p.stderr)
+        for text in outputs:
+            check(PASSWORD not in text, f"the password appears in an output: {text[:300]}")
+        with open(os.path.join(e.home, "catalog.db"), "rb") as f:
+            check(PASSWORD.encode() not in f.read(), "the password is stored in the catalog")
+    finally:
+        if replica:
+            replica.close()
+        e.close()
 
 
 def main():

@@ -274,7 +274,7 @@ static void disconnect(inc_src_t *s)
 static int connect_(inc_src_t *s, ak_err_t *err)
 {
     if (ak_pg_connect(&s->b.conf, false, &s->k, err))
-        return ak_err_prefix(err, "input `%s`", s->b.in->name);
+        return -1;
     ak_pg_table_free(&s->t);
     if (ak_pg_table_resolve(s->k, &s->b.conf, s->b.in, &s->t, err)) {
         disconnect(s);

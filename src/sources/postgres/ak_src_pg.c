@@ -296,7 +296,7 @@ static int table_missing(PGconn *k, const ak_pg_conf_t *c, const ak_input_t *in,
             ak_buf_puts(&b, "none the user may see");
     }
     PQclear(r);
-    ak_errf(err, AK_E_NOTFOUND, "input `%s`: table `%s` not found in database `%s` at %s (tables: %s)", in->name,
+    ak_errf(err, AK_E_NOTFOUND, "table `%s` not found in database `%s` at %s (tables: %s)",
             in->resource, c->database, where, b.data && !b.oom ? b.data : "?");
     ak_buf_free(&b);
     return -1;
@@ -306,7 +306,7 @@ int ak_pg_table_resolve(PGconn *k, const ak_pg_conf_t *c, const ak_input_t *in, 
 {
     memset(t, 0, sizeof *t);
     char what[300];
-    snprintf(what, sizeof what, "looking up table `%s` of input `%s`", in->resource, in->name);
+    snprintf(what, sizeof what, "looking up table `%s`", in->resource);
     PGresult *r = NULL;
     for (int lower = 0; lower < 2 && !t->oid; lower++) {
         char *rc = regclass_text(in->resource, lower);
@@ -337,8 +337,8 @@ int ak_pg_table_resolve(PGconn *k, const ak_pg_conf_t *c, const ak_input_t *in, 
                 return ak_err_nomem(err);
             }
             if (!may) {
-                ak_errf(err, AK_E_CONNECT, "input `%s`: user `%s` may not read table %s (GRANT SELECT ON %s TO %s)",
-                        in->name, c->user ? c->user : "?", t->qname, t->qname, c->user ? c->user : "...");
+                ak_errf(err, AK_E_CONNECT, "user `%s` may not read table %s (GRANT SELECT ON %s TO %s)",
+                        c->user ? c->user : "?", t->qname, t->qname, c->user ? c->user : "...");
                 ak_pg_table_free(t);
                 return -1;
             }
@@ -386,7 +386,7 @@ int ak_pg_table_resolve(PGconn *k, const ak_pg_conf_t *c, const ak_input_t *in, 
         ak_buf_t have = AK_BUF_INIT;
         for (int j = 0; j < n; j++)
             ak_buf_printf(&have, "%s%s", j ? ", " : "", PQgetvalue(r, j, 0));
-        ak_errf(err, AK_E_NOTFOUND, "input `%s`: table %s has no column %s (its columns: %s)", in->name, t->qname,
+        ak_errf(err, AK_E_NOTFOUND, "table %s has no column %s (its columns: %s)", t->qname,
                 missing.data && !missing.oom ? missing.data : "?", have.data && !have.oom ? have.data : "none");
         ak_buf_free(&have);
         ak_buf_free(&sel);
