@@ -591,21 +591,65 @@ def cdc_kill_restart_and_large_transaction_exactly_once():
 
 
 @test
-def cdc_survives_database_restart():
-    """The server restarts during a continuous cdc run: the run retries,
-    reconnects and reads the changes made after the restart."""
+def cdc_snapshot_cut_short_is_redone():
+    """kill -9 during the initial snapshot (a position inside it committed),
+    rows deleted before the next run: the next run drops and recreates the
+    slot, reads the table again behind a TRUNCATE record, and the deleted
+    rows do not linger."""
     cl = cluster()
     db = new_db(cl)
-    pr = Product("pg-restart", cl, db, strategy="cdc", events=1000, users=80, seed=12)
+    pr = Product("pg-snapcut", cl, db, strategy="cdc", options={"page_size": 500}, events=1000, users=80, seed=21)
+    try:
+        cl.sql("INSERT INTO public.users SELECT 'bulk-' || i, 'b' || i, 'free', '2020-01-01', 'UY', now() "
+               "FROM generate_series(1, 40000) i", db=db)
+        pr.start()
+        deadline = time.time() + 60
+        pos = None
+        while time.time() < deadline:
+            pos, _ = pr.position()
+            if pos and pos.get("snapshot"):
+                break
+            time.sleep(0.01)
+        pr.proc.kill()
+        pr.proc.wait()
+        pr.err.close()
+        check(pos and pos.get("snapshot"), f"a position inside the snapshot was committed: {pos}")
+        got = len(pr.log_records())
+        check(0 < got < pr.nprofiles + 40001, f"part of the snapshot was read ({got} records)")
+        u = clicked_users(pr, 3)
+        cl.sql(f"DELETE FROM public.users WHERE user_id IN ('{u[0]}', '{u[1]}', '{u[2]}')", db=db)
+        cl.sql("DELETE FROM public.users WHERE user_id LIKE 'bulk-1%'", db=db)
+        pr.once()
+        pr.check_oracle("the snapshot taken again")
+        ops = pr.log_records()
+        check(sum(1 for o in ops if o & 0x3f == 3) == 2, "a second TRUNCATE record came first")
+        pos, _ = pr.position()
+        check(pos and "lsn" in pos, f"streaming after the snapshot: {pos}")
+    finally:
+        pr.close()
+
+
+@test
+def survives_database_restart():
+    """The server restarts during a continuous run, incremental and cdc: the
+    run retries, reconnects and reads the changes made after the restart."""
+    for strategy in ("incremental", "cdc"):
+        restart_during_run(strategy)
+
+
+def restart_during_run(strategy):
+    cl = cluster()
+    db = new_db(cl)
+    pr = Product(f"pg-restart-{strategy}", cl, db, strategy=strategy, events=1000, users=80, seed=12)
     try:
         pr.start()
         pr.wait_oracle("snapshot in a continuous run")
         cl.restart()
-        cl.sql("UPDATE public.users SET country = 'VA' WHERE user_id IN (SELECT user_id FROM public.users "
-               "ORDER BY user_id LIMIT 10)", db=db)
+        cl.sql("UPDATE public.users SET country = 'VA', updated_at = now() WHERE user_id IN (SELECT user_id FROM "
+               "public.users ORDER BY user_id LIMIT 10)", db=db)
         pr.wait_oracle("changes after the restart", timeout=90)
         log = pr.stop()
-        check("retry" in log, f"the lost connection was retried:\n{log[-2000:]}")
+        check("retry" in log, f"{strategy}: the lost connection was retried:\n{log[-2000:]}")
     finally:
         pr.close()
 

@@ -43,7 +43,6 @@ typedef struct cdc_src {
     PGconn *k;                /* setup and the snapshot */
     PGconn *rk;               /* replication: slot creation, streaming */
     ak_pg_table_t t;
-    bool have_table;
     ak_pgo_t *dec;
     int state;
     bool need_snapshot;       /* no position, or an interrupted snapshot */

@@ -44,7 +44,6 @@ typedef struct inc_src {
     ak_pg_base_t b;
     PGconn *k;
     ak_pg_table_t t;
-    bool have_table;
     int cursor;            /* schema index of cursor_field */
     /* the position */
     char *c;               /* cursor text of the last row handed out; NULL: none yet */
