@@ -159,13 +159,8 @@ static int send_status(cdc_src_t *s, bool reply, ak_err_t *err)
         return 0;
     uint8_t m[AK_PGO_STATUS_LEN];
     ak_pgo_status(m, s->acked, s->acked, ak_wall_us(), reply);
-    if (PQputCopyData(s->rk, (const char *)m, sizeof m) <= 0 || PQflush(s->rk)) {
-        char where[300];
-        ak_errf(err, AK_E_CONNECT, "PostgreSQL at %s: sending a replication status update failed: %s",
-                ak_pg_where(&s->b.conf, where, sizeof where), PQerrorMessage(s->rk));
-        err->retriable = true;
-        return -1;
-    }
+    if (PQputCopyData(s->rk, (const char *)m, sizeof m) <= 0 || PQflush(s->rk))
+        return ak_pg_fail(s->rk, NULL, &s->b.conf, "sending a replication status update", err); /* retriable */
     s->status_at = ak_mono_us();
     return 0;
 }
@@ -725,10 +720,9 @@ static int message(cdc_src_t *s, const ak_pgo_frame_t *f, bool drain, ak_batch_t
 
 static ak_poll_rc_t lost(cdc_src_t *s, const char *how, ak_err_t *err)
 {
-    char where[300];
-    ak_errf(err, AK_E_CONNECT, "logical replication from PostgreSQL at %s %s: %s",
-            ak_pg_where(&s->b.conf, where, sizeof where), how, PQerrorMessage(s->rk));
-    err->retriable = true;
+    char what[500];
+    snprintf(what, sizeof what, "logical replication %s", how);
+    ak_pg_fail(s->rk, NULL, &s->b.conf, what, err); /* without a result: retriable */
     return fail(s, err);
 }
 
@@ -744,7 +738,7 @@ static ak_poll_rc_t stream(cdc_src_t *s, ak_batch_t *out, size_t max, bool drain
         int n = PQgetCopyData(s->rk, &buf, 1);
         if (n == 0) {
             if (!PQconsumeInput(s->rk))
-                return lost(s, "was interrupted", err);
+                return lost(s, "(reading)", err);
             n = PQgetCopyData(s->rk, &buf, 1);
         }
         if (n == 0) {
@@ -773,12 +767,15 @@ static ak_poll_rc_t stream(cdc_src_t *s, ak_batch_t *out, size_t max, bool drain
         if (n == -1) {
             PGresult *r = PQgetResult(s->rk);
             char msg[400];
-            snprintf(msg, sizeof msg, "ended (%s)", r ? PQresultErrorMessage(r) : "");
+            snprintf(msg, sizeof msg, "ended by the server (%.300s)", r ? PQresultErrorMessage(r) : "");
+            for (char *c = msg; *c; c++)
+                if (*c == '\n')
+                    *c = ' ';
             PQclear(r);
             return lost(s, msg, err);
         }
         if (n < 0)
-            return lost(s, "failed", err);
+            return lost(s, "(receiving)", err);
         quiet_since = ak_mono_us();
         ak_pgo_frame_t f;
         int rc = ak_pgo_frame_parse((const uint8_t *)buf, (size_t)n, &f, err);
