@@ -47,6 +47,9 @@ typedef enum ak_op {
 } ak_op_t;
 
 #define AK_REC_CDC 0x01  /* from a CDC event (Debezium envelope): applies in log order, no cursor rule */
+#define AK_REC_MERGE 0x02 /* an UPSERT carrying only some columns: on a keyed input, a column whose
+                             `present` bit is clear keeps the stored row's value (a TOASTed value a
+                             PostgreSQL update left unchanged); NULL if the key is new */
 
 typedef struct ak_rec {
     uint8_t op;          /* ak_op_t */

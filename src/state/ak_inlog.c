@@ -2,7 +2,7 @@
  *
  * Layout: a 32-byte header ("AKINLOG1", format version, column count,
  * fingerprint, header CRC) followed by frames [u32 length][u32 crc32c][payload].
- * A payload is one record: op, present mask, then per column a type tag and
+ * A payload is one record: op (0x80: AK_REC_CDC, 0x40: AK_REC_MERGE), present mask, then per column a type tag and
  * the value (varints for integers/times, 8 bytes for doubles, length-prefixed
  * bytes for text).
  */
@@ -202,7 +202,7 @@ int ak_inlog_encode(const ak_schema_t *schema, const ak_batch_t *b, ak_buf_t *ou
         /* the frame's header is filled in once its record is */
         size_t at = out->len;
         ak_buf_put(out, "\0\0\0\0\0\0\0\0", 8);
-        ak_buf_putc(out, (char)(r->op | (r->flags & AK_REC_CDC ? 0x80 : 0)));
+        ak_buf_putc(out, (char)(r->op | (r->flags & AK_REC_CDC ? 0x80 : 0) | (r->flags & AK_REC_MERGE ? 0x40 : 0)));
         ak_buf_put_uvarint(out, r->present);
         for (int c = 0; c < schema->n; c++)
             encode_value(out, &r->v[c]);
@@ -251,7 +251,7 @@ static int decode_record(const uint8_t *p, size_t n, const ak_schema_t *s, ak_ba
     size_t k = 0;
     if (n < 1)
         return -1;
-    uint8_t op = p[k] & 0x7f, cdc = p[k] & 0x80;
+    uint8_t op = p[k] & 0x3f, cdc = p[k] & 0x80, merge = p[k] & 0x40;
     k++;
     uint64_t present;
     size_t u = ak_get_uvarint(p + k, n - k, &present);
@@ -262,7 +262,7 @@ static int decode_record(const uint8_t *p, size_t n, const ak_schema_t *s, ak_ba
     if (!r)
         return -2;
     r->present = present;
-    r->flags = cdc ? AK_REC_CDC : 0;
+    r->flags = (uint8_t)((cdc ? AK_REC_CDC : 0) | (merge ? AK_REC_MERGE : 0));
     for (int c = 0; c < s->n; c++) {
         if (k >= n)
             return -1;

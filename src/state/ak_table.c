@@ -219,6 +219,20 @@ static int copy_in(ak_table_t *t, const ak_rec_t *rec, ak_val_t *dst)
     return 0;
 }
 
+/* A partial upsert: the columns it does not carry keep the row's values. */
+static int merge_in(ak_table_t *t, const ak_rec_t *rec, ak_val_t *dst)
+{
+    for (int i = 0; i < t->nkept; i++) {
+        if (!(rec->present >> t->kept[i] & 1))
+            continue;
+        ak_val_t v = rec->v[t->kept[i]];
+        if (v.type == AK_TEXT && intern(t, &v))
+            return -1;
+        dst[i] = v;
+    }
+    return 0;
+}
+
 static bool eq_cols(const ak_val_t *a, const ak_val_t *b, const int *cols, int n)
 {
     for (int i = 0; i < n; i++)
@@ -584,7 +598,7 @@ int ak_table_apply(ak_table_t *t, const ak_batch_t *b, ak_err_t *err)
             ak_val_t *row = ak_rel_row(t->rows, r);
             ak_val_t old[AK_MAX_COLUMNS];
             memcpy(old, row, sizeof(ak_val_t) * (size_t)t->nkept);
-            if (copy_in(t, rec, row))
+            if (rec->flags & AK_REC_MERGE ? merge_in(t, rec, row) : copy_in(t, rec, row))
                 return ak_err_nomem(err);
             ak_dirty_mark(&t->dirty, (uint32_t)r);
             if (t->keyfn) {

@@ -4,7 +4,8 @@
  * UPSERT replaces the row with the same key (for `strategy: incremental`
  * only when its cursor is not older than the stored row's: a newer
  * updated_at wins; a NULL cursor on either side, or a CDC event, applies in
- * arrival order), a DELETE removes it; for a keyless input an UPSERT adds
+ * arrival order), a DELETE removes it (an UPSERT flagged AK_REC_MERGE
+ * changes only the columns it carries); for a keyless input an UPSERT adds
  * a row and a DELETE removes one row equal to the record on the columns it
  * carries.  Only the columns the transform needs are materialised ("kept");
  * the rest of each record lives in the input's change log.

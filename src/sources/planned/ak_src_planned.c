@@ -1,6 +1,6 @@
 /* ak_src_planned.c - connectors whose configuration akili already knows
  * (so `akili connection create` validates it) but which are not built yet:
- * PostgreSQL and NATS JetStream.  Using one fails with a
+ * NATS JetStream.  Using one fails with a
  * clear error instead of pretending to succeed. */
 #include "ak_source.h"
 
@@ -31,17 +31,6 @@ static int not_built(const char *type, ak_err_t *err)
                                  sizeof table / sizeof table[0], false, var##_test, var##_open,                \
                                  NULL, NULL, NULL, NULL};
 
-static const ak_option_t postgres_opts[] = {
-    {"host", AK_OPT_STRING, "localhost", "Server host name or address.", AK_OPT_ENV},
-    {"port", AK_OPT_INT, "5432", "Server port.", AK_OPT_ENV, NULL, 1, 65535},
-    {"database", AK_OPT_STRING, NULL, "Database name.", AK_OPT_REQUIRED | AK_OPT_ENV},
-    {"user", AK_OPT_STRING, NULL, "User name.", AK_OPT_ENV},
-    {"password", AK_OPT_STRING, NULL, "Password; write `${ENV_VAR}`.", AK_OPT_ENV | AK_OPT_SECRET},
-    {"sslmode", AK_OPT_ENUM, "prefer", "libpq sslmode.", 0, "disable|allow|prefer|require|verify-ca|verify-full"},
-    {"slot", AK_OPT_IDENT, NULL, "Replication slot for `strategy: cdc` (created when missing).", 0},
-    {"publication", AK_OPT_IDENT, NULL, "Publication for `strategy: cdc` (created when missing).", 0},
-};
-
 static const ak_option_t nats_opts[] = {
     {"url", AK_OPT_STRING, "nats://127.0.0.1:4222", "Server URL.", AK_OPT_ENV},
     {"stream", AK_OPT_STRING, NULL, "JetStream stream name.", AK_OPT_REQUIRED},
@@ -52,5 +41,4 @@ static const ak_option_t nats_opts[] = {
     {"token", AK_OPT_STRING, NULL, "Auth token; write `${ENV_VAR}`.", AK_OPT_ENV | AK_OPT_SECRET},
 };
 
-PLANNED(ak_source_postgres, "postgres", "PostgreSQL tables: incremental by cursor, or CDC by logical replication", postgres_opts)
 PLANNED(ak_source_nats, "nats", "NATS JetStream subjects carrying Debezium envelopes", nats_opts)
