@@ -19,15 +19,15 @@
 
 CC      ?= cc
 Q       := $(if $(V),,@)
-PKGS    := yaml-0.1 sqlite3 rdkafka libnats libpq
+PKGS    := yaml-0.1 sqlite3 rdkafka libnats libpq avro-c libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3 -lrdkafka -lnats -lpq)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3 -lrdkafka -lnats -lpq -lavro -lzstd)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers -Wformat=2 -Wvla
 STD     := -std=c17 -D_GNU_SOURCE
 INCS    := $(patsubst %,-I%,$(shell find src -type d)) -Itests/unit
-LIBS    := $(PKG_LIBS) -lm -lpthread
+LIBS    := $(PKG_LIBS) -lsnappy -lm -lpthread
 
 REL_FLAGS  := -O2 -g $(STD) $(WARN) $(INCS) $(PKG_CFLAGS) -MMD -MP
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -8,9 +8,11 @@ set -euo pipefail
 
 # build: the compiler and the libraries the connectors link; test: the real
 # peers the source tests start on 127.0.0.1 (a librdkafka mock cluster and
-# kcat, nats-server, PostgreSQL 15 with wal2json)
-PKGS=(gcc make pkg-config libyaml-dev libsqlite3-dev librdkafka-dev libnats-dev libpq-dev python3 clang
-      libclang-rt-14-dev kcat nats-server postgresql-15 postgresql-15-wal2json)
+# kcat, nats-server, PostgreSQL 15 with wal2json) and the independent
+# readers of the lake's Avro files (avrocat, python3-avro)
+PKGS=(gcc make pkg-config libyaml-dev libsqlite3-dev librdkafka-dev libnats-dev libpq-dev libavro-dev libzstd-dev
+      libsnappy-dev python3 clang libclang-rt-14-dev kcat nats-server postgresql-15 postgresql-15-wal2json avro-bin
+      python3-avro)
 
 missing=()
 for p in "${PKGS[@]}"; do
