@@ -122,6 +122,15 @@ for t in tests/sources/test_*.py; do
     count "$n" "build/test-logs/src-$n.log"
 done
 
+echo "== the lake: what akili writes, read back by independent readers"
+for t in tests/lake/test_*.py; do
+    [ -e "$t" ] || continue
+    n=$(basename "$t" .py)
+    n=${n#test_}
+    python3 "$t" 2>&1 | grep -v '^akili: info' | tee "build/test-logs/lake-$n.log"
+    count "$n" "build/test-logs/lake-$n.log"
+done
+
 echo "== fuzz smoke"
 tests/fuzz/run.sh smoke 2>&1 | tee build/test-logs/fuzz.log
 count fuzz build/test-logs/fuzz.log
