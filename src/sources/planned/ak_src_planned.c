@@ -1,6 +1,6 @@
 /* ak_src_planned.c - connectors whose configuration akili already knows
  * (so `akili connection create` validates it) but which are not built yet:
- * Kafka/Redpanda, PostgreSQL and NATS JetStream.  Using one fails with a
+ * Kafka/Redpanda and PostgreSQL.  Using one fails with a
  * clear error instead of pretending to succeed. */
 #include "ak_source.h"
 
@@ -52,17 +52,7 @@ static const ak_option_t postgres_opts[] = {
     {"publication", AK_OPT_IDENT, NULL, "Publication for `strategy: cdc` (created when missing).", 0},
 };
 
-static const ak_option_t nats_opts[] = {
-    {"url", AK_OPT_STRING, "nats://127.0.0.1:4222", "Server URL.", AK_OPT_ENV},
-    {"stream", AK_OPT_STRING, NULL, "JetStream stream name.", AK_OPT_REQUIRED},
-    {"subjects", AK_OPT_NAMES, NULL, "Subjects to consume (wildcards allowed).", AK_OPT_NONEMPTY},
-    {"durable", AK_OPT_STRING, NULL, "Durable consumer name.", 0},
-    {"user", AK_OPT_STRING, NULL, "User name.", AK_OPT_ENV},
-    {"password", AK_OPT_STRING, NULL, "Password; write `${ENV_VAR}`.", AK_OPT_ENV | AK_OPT_SECRET},
-    {"token", AK_OPT_STRING, NULL, "Auth token; write `${ENV_VAR}`.", AK_OPT_ENV | AK_OPT_SECRET},
-};
 
 PLANNED(ak_source_kafka, "kafka", "Apache Kafka topics (Debezium JSON or plain rows)", kafka_opts)
 PLANNED(ak_source_redpanda, "redpanda", "Redpanda topics (Kafka protocol)", kafka_opts)
 PLANNED(ak_source_postgres, "postgres", "PostgreSQL tables: incremental by cursor, or CDC by logical replication", postgres_opts)
-PLANNED(ak_source_nats, "nats", "NATS JetStream subjects carrying Debezium envelopes", nats_opts)
