@@ -71,6 +71,11 @@ static const ak_option_t input_opts[] = {
      "How long the server waits for an acknowledgement before delivering a message again (acks follow akili's "
      "checkpoints).",
      0},
+    {"match", AK_OPT_ENUM, "auto",
+     "How the resource picks messages: `subject` (a subject, subject prefix or pattern), `table` (`table` or "
+     "`schema.table` against the envelope's source), or `auto`: a subject when it has wildcards or overlaps the "
+     "connection's `subjects`, else a table.",
+     0, "auto|subject|table"},
     {"max_ack_pending", AK_OPT_INT, "1000000",
      "Most messages handed out and not yet acknowledged; a `--once` run reads at most this many.", 0, NULL, 1,
      1000000000},
@@ -139,41 +144,56 @@ static int consumer_name(nats_src_t *s, const ak_conn_t *c, const ak_optset_t *i
     return 0;
 }
 
-/* The resource: a subject (prefix) or a table, and the consumer's filter. */
-static int resolve(nats_src_t *s, ak_err_t *err)
+/* Pattern p lies within resource r taken as a subject prefix (r, r.>) or,
+ * with wildcards, as a pattern. */
+static bool inside_res(const char *p, const char *r, bool wild)
+{
+    size_t n = strlen(r);
+    return wild ? ak_nats_subject_within(p, r) : strcmp(p, r) == 0 || (strncmp(p, r, n) == 0 && p[n] == '.');
+}
+
+/* Resource r (as a subject prefix or pattern) is covered by pattern p. */
+static bool covered_by(const char *r, const char *p, bool wild)
+{
+    if (wild)
+        return ak_nats_subject_within(r, p);
+    char buf[600];
+    snprintf(buf, sizeof buf, "%s.>", r);
+    return ak_nats_subject_match(p, r) || ak_nats_subject_within(buf, p);
+}
+
+/* The resource: a subject (prefix) or a table, and the consumer's filter:
+ * one pattern when it alone holds the input's messages, else none (the
+ * subjects are matched here). */
+static int resolve(nats_src_t *s, int match, ak_err_t *err)
 {
     const char *r = s->res;
     const ak_nats_cfg_t *cfg = &s->cfg;
     bool wild = strchr(r, '*') || strchr(r, '>');
-    bool subj = wild;
-    for (size_t i = 0; i < cfg->n_subjects && !subj; i++)
-        subj = ak_nats_subject_within(cfg->subjects[i], r) ||
-               (strncmp(cfg->subjects[i], r, strlen(r)) == 0 && cfg->subjects[i][strlen(r)] == '.');
+    size_t inside = 0, covered = 0;
+    const char *in_one = NULL;
+    for (size_t i = 0; i < cfg->n_subjects; i++) {
+        if (inside_res(cfg->subjects[i], r, wild)) {
+            inside++;
+            in_one = cfg->subjects[i];
+        } else if (covered_by(r, cfg->subjects[i], wild)) {
+            covered++;
+        }
+    }
+    /* auto: a subject when it has wildcards or overlaps the subjects */
+    bool subj = match == 1 || (match <= 0 && (wild || inside || covered));
     const char *only = NULL;
-    size_t n = 0;
     if (subj) {
         s->kind = RES_SUBJECT;
-        for (size_t i = 0; i < cfg->n_subjects; i++) {
-            const char *p = cfg->subjects[i];
-            bool inside = wild ? ak_nats_subject_within(p, r)
-                               : strcmp(p, r) == 0 || (strncmp(p, r, strlen(r)) == 0 && p[strlen(r)] == '.');
-            if (inside) {
-                only = p;
-                n++;
-            }
-        }
-        if (!cfg->n_subjects && wild) {
-            only = r;
-            n = 1;
-        }
-        if (wild && cfg->n_subjects && !n) {
-            /* a pattern narrower than the configured ones */
-            for (size_t i = 0; i < cfg->n_subjects; i++)
-                if (ak_nats_subject_within(r, cfg->subjects[i])) {
-                    only = r;
-                    n = 1;
-                }
-        }
+        if (cfg->n_subjects && !inside && !covered)
+            return ak_errf(err, AK_E_CONFIG,
+                           "input `%s`: resource `%s` is none of the connection's subjects and lies within none of "
+                           "them",
+                           s->in->name, r);
+        if (inside == 1 && !covered)
+            only = in_one;
+        else if (!inside && wild)
+            only = r; /* a pattern narrower than the configured ones (or none configured) */
     } else {
         s->kind = RES_TABLE;
         const char *dot = strrchr(r, '.');
@@ -185,21 +205,14 @@ static int resolve(nats_src_t *s, ak_err_t *err)
         }
         if (!s->table || (dot && !s->schema))
             return ak_err_nomem(err);
-        if (!*s->table)
-            return ak_errf(err, AK_E_CONFIG, "input `%s`: resource `%s` names no table", s->in->name, r);
-        n = cfg->n_subjects;
-        only = n == 1 ? cfg->subjects[0] : NULL;
+        if (!*s->table || (dot && !*s->schema))
+            return ak_errf(err, AK_E_CONFIG, "input `%s`: resource `%s` is not `table` or `schema.table`",
+                           s->in->name, r);
+        only = cfg->n_subjects == 1 ? cfg->subjects[0] : NULL;
     }
-    if (n == 1) {
-        if (!(s->filter = ak_strdup(only)))
-            return ak_err_nomem(err);
-        s->check_subjects = false;
-    } else {
-        s->check_subjects = true;
-    }
-    if (s->kind == RES_SUBJECT && cfg->n_subjects && n == 0 && !wild)
-        return ak_errf(err, AK_E_CONFIG, "input `%s`: resource `%s` matches none of the connection's subjects",
-                       s->in->name, r);
+    if (only && !(s->filter = ak_strdup(only)))
+        return ak_err_nomem(err);
+    s->check_subjects = !only;
     return 0;
 }
 
@@ -392,8 +405,11 @@ static int create_consumer(nats_src_t *s, bool exists, ak_err_t *err)
     cc.MaxDeliver = -1;
     cc.FilterSubject = s->filter;
     if (s->committed) {
+        /* from the last message the checkpoint holds: it comes again, is
+         * skipped, and acknowledging it puts the new consumer's ack floor
+         * at the checkpoint */
         cc.DeliverPolicy = js_DeliverByStartSequence;
-        cc.OptStartSeq = s->committed + 1;
+        cc.OptStartSeq = s->committed;
     } else {
         cc.DeliverPolicy = js_DeliverAll;
     }
@@ -405,7 +421,7 @@ static int create_consumer(nats_src_t *s, bool exists, ak_err_t *err)
                             s->filter ? s->filter : "");
     jsConsumerInfo_Destroy(ci);
     s->next_dseq = 1;
-    s->acked = s->committed; /* the new consumer's ack floor */
+    s->acked = 0;
     return 0;
 }
 
@@ -445,7 +461,7 @@ static int attach(nats_src_t *s, ak_err_t *err)
         if (exists)
             ak_log_info(s->tag,
                         "consumer `%s` delivered up to stream sequence %" PRIu64 " (%" PRId64
-                        " unacknowledged); the checkpoint is at %" PRIu64 ": recreating it to start after that",
+                        " unacknowledged); the checkpoint is at %" PRIu64 ": recreating it to continue from the checkpoint",
                         s->consumer, ci->Delivered.Stream, ci->NumAckPending, s->committed);
         if (create_consumer(s, exists, err)) {
             jsConsumerInfo_Destroy(ci);
@@ -533,11 +549,13 @@ static int nats_open(const ak_conn_t *c, const ak_input_t *in, const char *posit
     snprintf(what, sizeof what, "the `options` of input `%s` (nats)", in->name);
     ak_optset_t io = {input_opts, sizeof input_opts / sizeof input_opts[0], in->options, what};
     int64_t wait_us = 0;
+    int match = 0;
     if (ak_optset_validate(&io, err) || ak_opt_duration(&io, "ack_wait", &wait_us, err) ||
+        ak_opt_enum(&io, "match", &match, err) ||
         ak_opt_int(&io, "max_ack_pending", &s->max_ack_pending, err) || ak_nats_cfg_load(c, &s->cfg, err))
         goto fail;
     s->ack_wait_ns = (wait_us > 0 ? wait_us : 1800 * AK_US_PER_SEC) * NS_PER_US;
-    if (consumer_name(s, c, &io, err) || resolve(s, err) || ak_json_decoder_new(&in->schema, &s->jd, err))
+    if (consumer_name(s, c, &io, err) || resolve(s, match, err) || ak_json_decoder_new(&in->schema, &s->jd, err))
         goto fail;
     if (position && parse_position(s, position, err))
         goto fail;
@@ -642,6 +660,8 @@ static int retain(nats_src_t *s, uint64_t seq, const char *reply, ak_err_t *err)
     return 0;
 }
 
+static int ack_committed(nats_src_t *s, ak_err_t *err);
+
 /* In a --once run with nothing delivered: is everything read? */
 static int drain_check(nats_src_t *s, bool *done, ak_err_t *err)
 {
@@ -675,7 +695,7 @@ static ak_poll_rc_t nats_poll(ak_source_t *src, ak_batch_t *out, size_t max, boo
     nats_src_t *s = (nats_src_t *)src;
     if (drain && s->drained)
         return AK_POLL_IDLE;
-    if (drain && s->pos >= s->drain_to) {
+    if (drain && s->pos >= s->drain_to && s->acked >= s->committed) {
         s->drained = true;
         return AK_POLL_IDLE;
     }
@@ -727,7 +747,8 @@ static ak_poll_rc_t nats_poll(ak_source_t *src, ak_batch_t *out, size_t max, boo
             return AK_POLL_ERROR;
         }
         s->stall_since = 0;
-        uint64_t top = 0;
+        uint64_t top = 0, pos_before = s->pos;
+        size_t n_before = out->n;
         const char *top_reply = NULL;
         bool caught_up = false;
         int rc = 0;
@@ -765,10 +786,21 @@ static ak_poll_rc_t nats_poll(ak_source_t *src, ak_batch_t *out, size_t max, boo
         natsMsgList_Destroy(&list);
         if (rc)
             return AK_POLL_ERROR;
+        if (s->acked < s->committed) {
+            /* redelivered after a (re)start and already in the checkpoint:
+             * acknowledging them needs no new checkpoint */
+            ak_err_t e2;
+            if (ack_committed(s, &e2))
+                ak_log_debug(s->tag, "%s (the next commit acknowledges it)", e2.msg);
+        }
         if (drain && (s->pos >= s->drain_to || (caught_up && !s->resync))) {
             s->drained = true;
             return AK_POLL_IDLE;
         }
+        /* only redeliveries: nothing to hand out, and a poll that moves
+         * nothing reads as idle to the engine, so fetch on */
+        if (s->pos == pos_before && out->n == n_before)
+            continue;
         return drain || s->resync || (got >= batch && !caught_up) ? AK_POLL_MORE : AK_POLL_IDLE;
     }
 }
@@ -787,15 +819,10 @@ static char *nats_position(ak_source_t *src)
     return ak_buf_steal(&b);
 }
 
-/* The checkpoint holds `position`: acknowledge up to it (one AckAll of the
- * newest message at or below it, confirmed by the server). */
-static int nats_commit(ak_source_t *src, const char *position, ak_err_t *err)
+/* Acknowledges up to s->committed, which akili's checkpoint holds: one
+ * AckAll of the newest message at or below it, confirmed by the server. */
+static int ack_committed(nats_src_t *s, ak_err_t *err)
 {
-    nats_src_t *s = (nats_src_t *)src;
-    const char *p = strstr(position, "\"seq\":");
-    uint64_t c = p ? strtoull(p + 6, NULL, 10) : 0;
-    if (c > s->committed)
-        s->committed = c;
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < s->nret; i++)
         if (s->ret[i].seq <= s->committed && (best == SIZE_MAX || s->ret[i].seq > s->ret[best].seq))
@@ -818,6 +845,16 @@ static int nats_commit(ak_source_t *src, const char *position, ak_err_t *err)
     s->acked = s->ret[best].seq;
     drop_retained(s, s->committed);
     return 0;
+}
+
+static int nats_commit(ak_source_t *src, const char *position, ak_err_t *err)
+{
+    nats_src_t *s = (nats_src_t *)src;
+    const char *p = strstr(position, "\"seq\":");
+    uint64_t c = p ? strtoull(p + 6, NULL, 10) : 0;
+    if (c > s->committed)
+        s->committed = c;
+    return ack_committed(s, err);
 }
 
 static int nats_test(const ak_conn_t *c, ak_buf_t *report, ak_err_t *err) { return ak_nats_test(c, report, err); }
