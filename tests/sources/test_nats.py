@@ -543,6 +543,50 @@ def redeliveries_during_a_long_once_run_are_skipped():
 
 
 @test
+def deliveries_lost_on_the_way_are_read_again():
+    """Another reader of the same consumer takes some deliveries (as a cut
+    connection loses a batch in flight): the continuous run sees the gap in
+    delivery sequences, reads again after its checkpoint, and ends equal to
+    the oracle, though the taken messages are never acknowledged."""
+    s = SERVER
+    e = nats_env("nats-gap")
+    r = None
+    try:
+        s.stream("GAP", ["gap.>"])
+        lines = changelog(os.path.join(e.dir, "all.ndjson"), 600, 8)
+        cut = len(lines) // 2
+        deploy(e, s, "GAP", ["gap.>"], manifests=keyless_manifests(e, "gap.payments", "30m"))
+        r = subprocess.Popen([e.bin, "run", "start", "payment_metrics"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=dict(e.env, AKILI_NOW=NOW))
+        consumer = "akili_payment_metrics_payments_realtime"
+        deadline = time.time() + 30
+        while time.time() < deadline and not s.consumer("GAP", consumer):
+            time.sleep(0.05)
+        thief = subprocess.Popen([NATSPUB, s.url(True), "steal", "GAP", consumer, "20", "4000"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        s.publish([(subject_of("gap.payments", l), json.dumps(l)) for l in lines[:cut]], rate=400)
+        out, err = thief.communicate(timeout=30)
+        check(thief.returncode == 0 and int(out.split()[1]) > 0, f"the other reader took deliveries: {out} {err}")
+        s.publish([(subject_of("gap.payments", l), json.dumps(l)) for l in lines[cut:]])
+        while time.time() < deadline and committed_seq(e) < s.last_seq("GAP"):
+            time.sleep(0.1)
+        time.sleep(0.3)
+        r.send_signal(signal.SIGTERM)
+        out, err = r.communicate(timeout=60)
+        check(r.returncode == 0, f"stopped cleanly: {err[-2000:]}")
+        check("lost on the way" in err, f"the gap was seen: {err[-2000:]}")
+        same_rows(rows(e), keyless_oracle(e, os.path.join(e.dir, "all.ndjson")), "after lost deliveries")
+        c = s.consumer("GAP", consumer)
+        check(c["ack_floor"]["stream_seq"] == s.last_seq("GAP") and c["num_ack_pending"] == 0, f"acked: {c}")
+    finally:
+        if r and r.poll() is None:
+            r.kill()
+            r.wait()
+        e.close()
+
+
+@test
 def server_down_fails_with_the_cause_then_resumes_exactly():
     """The server stops under a continuous run: reads fail, are retried, and
     the run fails naming the cause well within compute.timeout; after a

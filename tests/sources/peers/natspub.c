@@ -4,6 +4,9 @@
  *   natspub URL pub FILE [RATE]                    publish each line "SUBJECT PAYLOAD" (PAYLOAD may
  *                                                  be empty), RATE messages/s (0: as fast as acked)
  *   natspub URL delete-consumer STREAM NAME
+ *   natspub URL steal STREAM NAME N WAIT_MS        fetch up to N messages from the durable pull
+ *                                                  consumer NAME (another reader taking its
+ *                                                  deliveries), never ack them; prints "stole K"
  *
  * Credentials go in the URL (nats://user:pass@host:port).  Prints one line
  * "published N last_seq S" for pub.  Exit 0 on success.
@@ -122,6 +125,32 @@ static int publish(jsCtx *js, const char *file, double rate)
     return 0;
 }
 
+static int steal(jsCtx *js, const char *stream, const char *consumer, int n, int wait_ms)
+{
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Consumer = consumer;
+    natsSubscription *sub = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_PullSubscribe(&sub, js, NULL, consumer, NULL, &so, &jerr);
+    if (s != NATS_OK)
+        return fail("js_PullSubscribe", s, jerr);
+    jsFetchRequest fr;
+    jsFetchRequest_Init(&fr);
+    fr.Batch = n;
+    fr.Expires = (int64_t)wait_ms * 1000000;
+    int got = 0;
+    natsMsgList list = {0};
+    s = natsSubscription_FetchRequest(&list, sub, &fr);
+    if (s == NATS_OK)
+        got = list.Count;
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    printf("stole %d\n", got);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -144,6 +173,8 @@ int main(int argc, char **argv)
         rc = make_stream(js, argv[3], argv[4]);
     } else if (strcmp(argv[2], "pub") == 0) {
         rc = publish(js, argv[3], argc > 4 ? atof(argv[4]) : 0);
+    } else if (strcmp(argv[2], "steal") == 0 && argc == 7) {
+        rc = steal(js, argv[3], argv[4], atoi(argv[5]), atoi(argv[6]));
     } else if (strcmp(argv[2], "delete-consumer") == 0 && argc == 5) {
         jsErrCode jerr = 0;
         s = js_DeleteConsumer(js, argv[3], argv[4], NULL, &jerr);
