@@ -374,6 +374,7 @@ def payment_metrics_once_equals_oracle_and_reads_only_new():
         c = s.consumer("CDC", consumer)
         check(c["ack_floor"]["stream_seq"] == committed_seq(e) == s.last_seq("CDC") - 1,
               f"acked up to the checkpoint: {c}")
+        no_secrets(e, p.stdout, p.stderr, dl, e.ak("connection", "show", "payments-cdc").stdout)
     finally:
         e.close()
 
@@ -618,6 +619,7 @@ def server_down_fails_with_the_cause_then_resumes_exactly():
         check(f"127.0.0.1:{s.port}" in err and "retry" in err and "compute.retries" in err,
               f"names the server and the retries:\n{err[-2000:]}")
         check(tp.SANITIZER.search(err) is None, err[-3000:])
+        no_secrets(e, out, err)
         s.start()  # same port, same store
         s.publish([(subject_of("down.payments", l), json.dumps(l)) for l in lines[cut:]])
         p = run_once(e)
