@@ -48,6 +48,7 @@
 #define FETCH_WAIT_MS 100         /* a continuous run's poll with nothing new returns after this */
 #define DRAIN_WAIT_MS 250         /* a --once run's wait before asking the consumer what is left */
 #define DRAIN_STALL_US (15 * AK_US_PER_SEC)
+#define DUP_STREAK_US AK_US_PER_SEC /* fetching only redeliveries this long: stop and let acks catch up */
 #define MAX_FETCH 4096
 #define NS_PER_US 1000
 
@@ -700,6 +701,7 @@ static ak_poll_rc_t nats_poll(ak_source_t *src, ak_batch_t *out, size_t max, boo
         return AK_POLL_IDLE;
     }
     int batch = max > MAX_FETCH ? MAX_FETCH : max < 1 ? 1 : (int)max;
+    int64_t dup_since = 0;
     for (;;) {
         if (ak_nats_check_up(&s->cfg, s->nc, err))
             return AK_POLL_ERROR;
@@ -798,9 +800,24 @@ static ak_poll_rc_t nats_poll(ak_source_t *src, ak_batch_t *out, size_t max, boo
             return AK_POLL_IDLE;
         }
         /* only redeliveries: nothing to hand out, and a poll that moves
-         * nothing reads as idle to the engine, so fetch on */
-        if (s->pos == pos_before && out->n == n_before)
-            continue;
+         * nothing reads as idle to the engine, so fetch on; but when they
+         * keep coming (the ack wait is shorter than reading takes, and the
+         * server sends what is due again before anything new), stop so the
+         * engine checkpoints and the acknowledgements catch up */
+        if (s->pos == pos_before && out->n == n_before) {
+            int64_t now = ak_mono_us();
+            if (!dup_since)
+                dup_since = now;
+            if (now - dup_since < DUP_STREAK_US)
+                continue;
+            if (drain) {
+                ak_log_warn(s->tag, "messages are delivered again before this run can acknowledge them (the "
+                                    "input's ack_wait is shorter than reading takes); this run stops here and the "
+                                    "next one continues after it");
+                s->drained = true;
+            }
+            return AK_POLL_IDLE;
+        }
         return drain || s->resync || (got >= batch && !caught_up) ? AK_POLL_MORE : AK_POLL_IDLE;
     }
 }
