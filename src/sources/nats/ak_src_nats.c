@@ -188,9 +188,7 @@ static int resolve(nats_src_t *s, int match, ak_err_t *err)
         s->kind = RES_SUBJECT;
         if (cfg->n_subjects && !inside && !covered)
             return ak_errf(err, AK_E_CONFIG,
-                           "input `%s`: resource `%s` is none of the connection's subjects and lies within none of "
-                           "them",
-                           s->in->name, r);
+                           "resource `%s` is none of the connection's subjects and lies within none of them", r);
         if (inside == 1 && !covered)
             only = in_one;
         else if (!inside && wild)
@@ -207,8 +205,7 @@ static int resolve(nats_src_t *s, int match, ak_err_t *err)
         if (!s->table || (dot && !s->schema))
             return ak_err_nomem(err);
         if (!*s->table || (dot && !*s->schema))
-            return ak_errf(err, AK_E_CONFIG, "input `%s`: resource `%s` is not `table` or `schema.table`",
-                           s->in->name, r);
+            return ak_errf(err, AK_E_CONFIG, "resource `%s` is not `table` or `schema.table`", r);
         only = cfg->n_subjects == 1 ? cfg->subjects[0] : NULL;
     }
     if (only && !(s->filter = ak_strdup(only)))
@@ -392,8 +389,8 @@ static int create_consumer(nats_src_t *s, bool exists, ak_err_t *err)
     if (exists) {
         natsStatus d = js_DeleteConsumer(s->js, s->cfg.stream, s->consumer, NULL, &jerr);
         if (d != NATS_OK && jerr != JSConsumerNotFoundErr && d != NATS_NOT_FOUND)
-            return ak_nats_fail(&s->cfg, err, d, jerr, "input `%s`: cannot replace consumer `%s` of stream `%s`",
-                                s->in->name, s->consumer, s->cfg.stream);
+            return ak_nats_fail(&s->cfg, err, d, jerr, "cannot replace consumer `%s` of stream `%s`",
+                                s->consumer, s->cfg.stream);
         jerr = 0;
     }
     jsConsumerConfig cc;
@@ -417,8 +414,8 @@ static int create_consumer(nats_src_t *s, bool exists, ak_err_t *err)
     jsConsumerInfo *ci = NULL;
     natsStatus st = js_AddConsumer(&ci, s->js, s->cfg.stream, &cc, NULL, &jerr);
     if (st != NATS_OK)
-        return ak_nats_fail(&s->cfg, err, st, jerr, "input `%s`: cannot create consumer `%s` on stream `%s`%s%s",
-                            s->in->name, s->consumer, s->cfg.stream, s->filter ? " for subject " : "",
+        return ak_nats_fail(&s->cfg, err, st, jerr, "cannot create consumer `%s` on stream `%s`%s%s",
+                            s->consumer, s->cfg.stream, s->filter ? " for subject " : "",
                             s->filter ? s->filter : "");
     jsConsumerInfo_Destroy(ci);
     s->next_dseq = 1;
@@ -436,8 +433,8 @@ static int subscribe(nats_src_t *s, ak_err_t *err)
     natsStatus st = js_PullSubscribe(&s->sub, s->js, NULL, s->consumer, NULL, &so, &jerr);
     if (st != NATS_OK) {
         s->sub = NULL;
-        return ak_nats_fail(&s->cfg, err, st, jerr, "input `%s`: cannot read consumer `%s` of stream `%s`",
-                            s->in->name, s->consumer, s->cfg.stream);
+        return ak_nats_fail(&s->cfg, err, st, jerr, "cannot read consumer `%s` of stream `%s`",
+                            s->consumer, s->cfg.stream);
     }
     /* a backlog is fetched in large batches: let the subscription hold them */
     natsSubscription_SetPendingLimits(s->sub, -1, -1);
@@ -452,8 +449,8 @@ static int attach(nats_src_t *s, ak_err_t *err)
     natsStatus st = js_GetConsumerInfo(&ci, s->js, s->cfg.stream, s->consumer, NULL, &jerr);
     bool exists = st == NATS_OK;
     if (st != NATS_OK && st != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr)
-        return ak_nats_fail(&s->cfg, err, st, jerr, "input `%s`: cannot read consumer `%s` of stream `%s`",
-                            s->in->name, s->consumer, s->cfg.stream);
+        return ak_nats_fail(&s->cfg, err, st, jerr, "cannot read consumer `%s` of stream `%s`",
+                            s->consumer, s->cfg.stream);
     if (exists && consumer_fits(s, ci)) {
         s->next_dseq = ci->Delivered.Consumer + 1;
         s->acked = ci->AckFloor.Stream;
@@ -505,9 +502,9 @@ static int parse_position(nats_src_t *s, const char *pos, ak_err_t *err)
         rc = ak_errf(err, AK_E_CORRUPT, "unreadable NATS position `%s`", pos);
     else if (strcmp(st->text, s->cfg.stream) != 0)
         rc = ak_errf(err, AK_E_STATE,
-                     "input `%s`: the checkpoint is a position in stream `%s`, but the connection now reads stream "
+                     "the checkpoint is a position in stream `%s`, but the connection now reads stream "
                      "`%s`; to read the new stream from its start use `akili run reset`",
-                     s->in->name, st->text, s->cfg.stream);
+                     st->text, s->cfg.stream);
     else
         s->pos = s->committed = (uint64_t)seq;
     ak_cfg_free(doc);
@@ -571,9 +568,9 @@ static int nats_open(const ak_conn_t *c, const ak_input_t *in, const char *posit
     jsStreamInfo_Destroy(si);
     if (s->pos > last) {
         ak_errf(err, AK_E_STATE,
-                "input `%s`: the checkpoint is at sequence %" PRIu64 " of stream `%s`, but the stream ends at %" PRIu64
+                "the checkpoint is at sequence %" PRIu64 " of stream `%s`, but the stream ends at %" PRIu64
                 ": it was recreated or purged. To read it again from its start use `akili run reset`",
-                in->name, s->pos, s->cfg.stream, last);
+                s->pos, s->cfg.stream, last);
         goto fail;
     }
     if (s->pos && first > s->pos + 1)
@@ -675,8 +672,7 @@ static int drain_check(nats_src_t *s, bool *done, ak_err_t *err)
             *done = false;
             return 0;
         }
-        return ak_nats_fail(&s->cfg, err, st, jerr, "input `%s`: cannot read consumer `%s`", s->in->name,
-                            s->consumer);
+        return ak_nats_fail(&s->cfg, err, st, jerr, "cannot read consumer `%s`", s->consumer);
     }
     *done = ci->NumPending == 0;
     if (!*done && ci->NumAckPending >= s->max_ack_pending) {
@@ -742,8 +738,8 @@ static ak_poll_rc_t nats_poll(ak_source_t *src, ak_batch_t *out, size_t max, boo
                 s->resync = true;
                 continue;
             }
-            ak_nats_fail(&s->cfg, err, st, jerr, "input `%s`: fetching from consumer `%s` of stream `%s`",
-                         s->in->name, s->consumer, s->cfg.stream);
+            ak_nats_fail(&s->cfg, err, st, jerr, "fetching from consumer `%s` of stream `%s`",
+                         s->consumer, s->cfg.stream);
             err->retriable = true; /* the server or the connection; the consumer is recreated if needed */
             s->resync = ak_nats_transient(st) ? s->resync : true;
             return AK_POLL_ERROR;
@@ -854,8 +850,8 @@ static int ack_committed(nats_src_t *s, ak_err_t *err)
     natsStatus st = natsConnection_RequestString(&reply, s->nc, s->ret[best].reply, "+ACK", 5000);
     natsMsg_Destroy(reply);
     if (st != NATS_OK) {
-        ak_nats_fail(&s->cfg, err, st, 0, "input `%s`: acknowledging stream sequence %" PRIu64 " to consumer `%s`",
-                     s->in->name, s->ret[best].seq, s->consumer);
+        ak_nats_fail(&s->cfg, err, st, 0, "acknowledging stream sequence %" PRIu64 " to consumer `%s`",
+                     s->ret[best].seq, s->consumer);
         err->retriable = true; /* the next commit acknowledges this too */
         return -1;
     }
