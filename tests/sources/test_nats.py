@@ -585,10 +585,46 @@ def deliveries_lost_on_the_way_are_read_again():
         r.send_signal(signal.SIGTERM)
         out, err = r.communicate(timeout=60)
         check(r.returncode == 0, f"stopped cleanly: {err[-2000:]}")
-        check("lost on the way" in err, f"the gap was seen: {err[-2000:]}")
+        check("were lost on the way" in err, f"the gap was seen: {err[-2000:]}")
         same_rows(rows(e), keyless_oracle(e, os.path.join(e.dir, "all.ndjson")), "after lost deliveries")
         c = s.consumer("GAP", consumer)
         check(c["ack_floor"]["stream_seq"] == s.last_seq("GAP") and c["num_ack_pending"] == 0, f"acked: {c}")
+    finally:
+        if r and r.poll() is None:
+            r.kill()
+            r.wait()
+        e.close()
+
+
+@test
+def consumer_deleted_during_a_run_is_recreated():
+    """The consumer is deleted under a continuous run: the fetch fails, is
+    retried, the consumer is created again from the checkpoint, and the run
+    ends equal to the oracle (keyless: nothing doubled)."""
+    s = SERVER
+    e = nats_env("nats-deleted")
+    r = None
+    try:
+        s.stream("DEL", ["del.>"])
+        lines = changelog(os.path.join(e.dir, "all.ndjson"), 1000, 3)
+        cut = len(lines) // 2
+        deploy(e, s, "DEL", ["del.>"], manifests=keyless_manifests(e, "del.payments", "30m"))
+        r = subprocess.Popen([e.bin, "run", "start", "payment_metrics"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=dict(e.env, AKILI_NOW=NOW))
+        s.publish([(subject_of("del.payments", l), json.dumps(l)) for l in lines[:cut]])
+        deadline = time.time() + 30
+        while time.time() < deadline and committed_seq(e) < s.last_seq("DEL"):
+            time.sleep(0.1)
+        natspub(s.url(True), "delete-consumer", "DEL", "akili_payment_metrics_payments_realtime")
+        time.sleep(0.3)
+        s.publish([(subject_of("del.payments", l), json.dumps(l)) for l in lines[cut:]])
+        while time.time() < deadline and committed_seq(e) < s.last_seq("DEL"):
+            time.sleep(0.1)
+        time.sleep(0.3)
+        r.send_signal(signal.SIGTERM)
+        out, err = r.communicate(timeout=60)
+        check(r.returncode == 0 and "recreating consumer" in err, f"recovered: {r.returncode} {err[-2000:]}")
+        same_rows(rows(e), keyless_oracle(e, os.path.join(e.dir, "all.ndjson")), "consumer deleted mid-run")
     finally:
         if r and r.poll() is None:
             r.kill()

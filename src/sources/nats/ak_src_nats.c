@@ -110,6 +110,7 @@ typedef struct nats_src {
     uint64_t next_dseq;    /* the consumer's next delivery sequence */
     uint64_t drain_to;     /* the stream's last sequence at open */
     bool drained, resync;
+    const char *resync_why; /* what made the consumer unusable, for the log */
     int64_t stall_since;
     retained_t *ret;
     size_t nret, cap_ret;
@@ -382,7 +383,7 @@ static bool consumer_fits(const nats_src_t *s, const jsConsumerInfo *ci)
     return s->committed ? ci->Delivered.Stream == s->committed : ci->Delivered.Consumer == 0;
 }
 
-/* Creates (or recreates) the consumer to start after s->committed. */
+/* Creates (or recreates) the consumer to continue from s->committed. */
 static int create_consumer(nats_src_t *s, bool exists, ak_err_t *err)
 {
     jsErrCode jerr = 0;
@@ -459,7 +460,7 @@ static int attach(nats_src_t *s, ak_err_t *err)
         if (exists)
             ak_log_info(s->tag,
                         "consumer `%s` delivered up to stream sequence %" PRIu64 " (%" PRId64
-                        " unacknowledged); the checkpoint is at %" PRIu64 ": recreating it to continue from the checkpoint",
+                        " unacknowledged); the checkpoint is at %" PRIu64 ": recreating it to continue from there",
                         s->consumer, ci->Delivered.Stream, ci->NumAckPending, s->committed);
         if (create_consumer(s, exists, err)) {
             jsConsumerInfo_Destroy(ci);
@@ -470,14 +471,13 @@ static int attach(nats_src_t *s, ak_err_t *err)
     return subscribe(s, err);
 }
 
-/* After lost deliveries: start again after the checkpoint.  Messages up to
+/* After lost deliveries: start again from the checkpoint.  Messages up to
  * the position come again and are skipped (the newest of them is kept for
  * the next acknowledgement). */
 static int resync(nats_src_t *s, ak_err_t *err)
 {
-    ak_log_warn(s->tag, "deliveries of consumer `%s` were lost on the way (connection cut?); reading again after "
-                        "stream sequence %" PRIu64,
-                s->consumer, s->committed);
+    ak_log_warn(s->tag, "%s; recreating consumer `%s` to read again from stream sequence %" PRIu64,
+                s->resync_why ? s->resync_why : "the consumer is out of step", s->consumer, s->committed);
     unsubscribe(s);
     drop_retained(s, UINT64_MAX); /* their ack subjects belong to the old consumer */
     if (create_consumer(s, true, err) || subscribe(s, err))
@@ -669,6 +669,7 @@ static int drain_check(nats_src_t *s, bool *done, ak_err_t *err)
     if (st != NATS_OK) {
         if (st == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) {
             s->resync = true; /* deleted under us: recreate it */
+            s->resync_why = "the consumer is gone";
             *done = false;
             return 0;
         }
@@ -736,12 +737,17 @@ static ak_poll_rc_t nats_poll(ak_source_t *src, ak_batch_t *out, size_t max, boo
             natsMsgList_Destroy(&list);
             if (jerr == JSConsumerNotFoundErr || st == NATS_NOT_FOUND) {
                 s->resync = true;
+                s->resync_why = "the consumer is gone";
                 continue;
             }
             ak_nats_fail(&s->cfg, err, st, jerr, "fetching from consumer `%s` of stream `%s`",
                          s->consumer, s->cfg.stream);
             err->retriable = true; /* the server or the connection; the consumer is recreated if needed */
-            s->resync = ak_nats_transient(st) ? s->resync : true;
+            /* anything but a cut connection may mean the consumer is gone */
+            if (!s->resync && st != NATS_CONNECTION_DISCONNECTED) {
+                s->resync = true;
+                s->resync_why = "fetching failed";
+            }
             return AK_POLL_ERROR;
         }
         s->stall_since = 0;
@@ -762,6 +768,8 @@ static ak_poll_rc_t nats_poll(ak_source_t *src, ak_batch_t *out, size_t max, boo
             jsMsgMetaData_Destroy(md);
             if (dseq > s->next_dseq) {
                 s->resync = true; /* deliveries were lost: the rest of this batch comes again */
+                s->resync_why = "deliveries of the consumer were lost on the way (a connection cut, or another "
+                                "reader of it)";
                 break;
             }
             if (dseq < s->next_dseq)
