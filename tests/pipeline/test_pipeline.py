@@ -682,7 +682,7 @@ def seed_cli_session_as_written():
 
 
 @test
-def connections_list_show_delete_and_planned_types():
+def connections_list_show_delete_and_test_errors():
     e = Env("conns")
     try:
         e.ak("connection", "create", "--name", "production-events", "--connector-type", "redpanda", "--config",
@@ -694,16 +694,15 @@ def connections_list_show_delete_and_planned_types():
         e.ak("connection", "create", "--name", "k", "--connector-type", "kafka", "--config", '{"brokers": "b:9092"}')
         p = e.ak("connection", "create", "--name", "x", "--connector-type", "redpanda", "--config", '{"brokerz": []}', code=1)
         check("did you mean `brokers`" in p.stderr, p.stderr)
-        for name in ("payments",):
-            p = e.ak("connection", "test", name, code=1)
-            check("not built yet" in p.stderr, f"{name}: {p.stderr}")
         p = e.ak("connection", "test", "production-events", code=1)
         check("SASL_SSL needs sasl_mechanism" in p.stderr, p.stderr)
         p = e.ak("connection", "test", "k", code=1)
         check("cannot reach the Kafka brokers (tried b:9092)" in p.stderr, p.stderr)
-        # postgres is built: it really connects, and says where it tried
+        # postgres and nats are built: they really connect, and say where they tried
         p = e.ak("connection", "test", "production-db", code=1)
         check("db.example.com:5432" in p.stderr and "hunter2" not in p.stderr, p.stderr)
+        p = e.ak("connection", "test", "payments", code=1)
+        check("nats://localhost:4222" in p.stderr and "not built" not in p.stderr, p.stderr)
         lst = e.ak("connection", "list").stdout
         check("hunter2" not in lst and "****" in lst, f"secrets masked:\n{lst}")
         show = e.ak("connection", "show", "production-db").stdout
@@ -1264,6 +1263,26 @@ def payments_changelog(path, n, seed):
             f.write(json.dumps(l) + "\n")
 
 
+def payment_metrics_oracle(work, changelogs, now, keyed=True):
+    """examples/payment_metrics' transform as a batch (DuckDB) over the
+    table the changelog files describe, with NOW() = now."""
+    spec = "payment_id:VARCHAR,customer_id:VARCHAR,amount:BIGINT,currency:VARCHAR,status:VARCHAR,created_at:TIMESTAMP"
+    mat = os.path.join(work, "payments.ndjson")
+    subprocess.run([sys.executable, os.path.join(ORACLE, "materialize.py"), "--quiet"] +
+                   (["--key", "payment_id"] if keyed else []) + ["--columns", spec, "--out", mat] + list(changelogs),
+                   check=True)
+    with open(os.path.join(ROOT, "examples/payment_metrics/transform.sql"), encoding="utf-8") as f:
+        sql = f.read().replace("NOW()", f"TIMESTAMP '{now[:-1]}'")
+    qf = os.path.join(work, "q.sql")
+    with open(qf, "w", encoding="utf-8") as f:
+        f.write(sql)
+    out = os.path.join(work, "duck.ndjson")
+    subprocess.run(["node", os.path.join(ORACLE, "duck.mjs"), "--table", f"payments_realtime={mat}:{spec}",
+                    "--sql", qf, "--out", out], check=True, capture_output=True)
+    with open(out, encoding="utf-8") as f:
+        return sorted(f.read().splitlines(keepends=True), key=lambda s: s.encode())
+
+
 @test
 def payment_metrics_cdc_windows_equal_duckdb():
     """The second pattern: payment CDC (updates, deletes, wrapper,
@@ -1281,20 +1300,7 @@ def payment_metrics_cdc_windows_equal_duckdb():
         now = "2026-11-23T12:00:00Z"
         p = e.ak("run", "start", "payment_metrics", "--once", env={"AKILI_NOW": now})
         check("succeeded" in p.stdout, p.stdout)
-        spec = "payment_id:VARCHAR,customer_id:VARCHAR,amount:BIGINT,currency:VARCHAR,status:VARCHAR,created_at:TIMESTAMP"
-        mat = os.path.join(e.dir, "payments.ndjson")
-        subprocess.run([sys.executable, os.path.join(ORACLE, "materialize.py"), "--quiet", "--key", "payment_id",
-                        "--columns", spec, "--out", mat, os.path.join(e.data, "cdc.payments.ndjson")], check=True)
-        with open(os.path.join(ROOT, "examples/payment_metrics/transform.sql"), encoding="utf-8") as f:
-            sql = f.read().replace("NOW()", f"TIMESTAMP '{now[:-1]}'")
-        qf = os.path.join(e.dir, "q.sql")
-        with open(qf, "w", encoding="utf-8") as f:
-            f.write(sql)
-        out = os.path.join(e.dir, "duck.ndjson")
-        subprocess.run(["node", os.path.join(ORACLE, "duck.mjs"), "--table", f"payments_realtime={mat}:{spec}",
-                        "--sql", qf, "--out", out], check=True, capture_output=True)
-        with open(out, encoding="utf-8") as f:
-            want = sorted(f.read().splitlines(keepends=True), key=lambda s: s.encode())
+        want = payment_metrics_oracle(e.dir, [os.path.join(e.data, "cdc.payments.ndjson")], now)
         got = e.rows(sql="SELECT * FROM realtime.payment_metrics", env={"AKILI_NOW": now})
         check(len(want) > 100, f"{len(want)} windows")
         same_rows(got, want, "payment metrics")
