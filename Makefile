@@ -139,6 +139,12 @@ build/release/decode_bench: bench/decode_bench.c $(DECODE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(REL_FLAGS) -o $@ $^ $(LIBS)
 
+# the Parquet writer's throughput on 1M flagship-like rows (figures, not a test)
+PQ_BENCH_OBJS := $(filter build/release/src/core/% build/release/src/formats/%,$(REL_OBJS))
+build/release/parquet_bench: bench/parquet_bench.c $(PQ_BENCH_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_FLAGS) -o $@ $^ $(LIBS)
+
 soak: deps
 	@$(MAKE) --no-print-directory -j2 asan unit
 	@AK_FLOW_SEEDS=400 AK_FLOW_BATCHES=60 build/asan/tests/test_flow
