@@ -340,7 +340,7 @@ int ak__ice_reload(ak_ice_table_t *t, ak_err_t *err)
 {
     char *path, *json = NULL;
     int64_t v;
-    size_t n;
+    size_t n = 0;
     if (locate(t, &path, &v, err))
         return -1;
     if (!path)
