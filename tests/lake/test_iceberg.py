@@ -215,6 +215,34 @@ def main():
     return 1 if failed else 0
 
 
+def sqlite_catalog(t, written):
+    import sqlite3
+    db = os.path.join(t.work, "catalog.db")
+    env = dict(os.environ, ICE_CATALOG_DB=db)
+    r = run([TOOL, t.wh, "db", "sessions_sql", "create"], env=env)
+    check(r.returncode == 0, "sqlite catalog: create", r.stderr)
+    lines = []
+    for rel, _, part, info in written:
+        lines.append("\t".join(["add", "0", os.path.join(t.dir, rel), str(info["rows"]), str(info["bytes"]), "-",
+                                part[0] or "\\N", part[1] if part[1] is not None else "\\N"]))
+    sp = os.path.join(t.work, "spec_sql.tsv")
+    with open(sp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with sqlite3.connect(db) as c:
+        first = c.execute("SELECT metadata_location FROM iceberg_tables WHERE catalog_name = 'akili' "
+                          "AND table_namespace = 'db' AND table_name = 'sessions_sql'").fetchone()
+    r = run([TOOL, t.wh, "db", "sessions_sql", "commit", sp], env=env)
+    check(r.returncode == 0, "sqlite catalog: commit", r.stderr)
+    with sqlite3.connect(db) as c:
+        cur, prev = c.execute("SELECT metadata_location, previous_metadata_location FROM iceberg_tables "
+                              "WHERE table_name = 'sessions_sql'").fetchone()
+    check(first and prev == first[0] and cur != prev and os.path.exists(cur[len("file://"):]),
+          "sqlite catalog: metadata_location moved, previous kept", f"{first} {cur} {prev}")
+    with open(cur[len("file://"):]) as f:
+        md = json.load(f)
+    check(md["snapshots"][0]["summary"]["total-records"] == "8", "sqlite catalog: the snapshot is there")
+
+
 def run_steps(t):
     out = t.tool("create")
     check("snapshot -1" in out, "create: a new table has no snapshot")
@@ -235,6 +263,9 @@ def run_steps(t):
           and snap["summary"]["total-records"] == "8", "append: summary", json.dumps(snap["summary"]))
     check([f["transform"] for f in md["partition-specs"][0]["fields"]] == ["day", "identity"], "append: spec day + identity")
     check(int(s1) < 2 ** 53, "append: snapshot id below 2^53")
+
+    # the SQLite catalog (the Iceberg JDBC catalog's iceberg_tables): the same files in a second table
+    sqlite_catalog(t, w)
 
     # 2. second append, into existing and new partitions
     second = [row(9, "u8", "2026-11-01T13:00:00.000Z", "KE", 2, 3.0), row(10, "u9", "2026-11-03T00:00:00.000Z", "TZ", 8, 8.0),
