@@ -73,7 +73,14 @@ build/asan/tests/%: tests/unit/%.c build/asan/libakili.a tests/unit/ak_test.h te
 	@echo "  TEST    $<"
 	$(Q)$(CC) $(ASAN_FLAGS) -fsanitize=address,undefined -o $@ $< build/asan/libakili.a $(LIBS)
 
-unit: $(UNIT_BINS)
+# programs the python drivers of tests/lake/ run (tests/lake/*.c)
+LAKE_TOOLS := $(patsubst tests/lake/%.c,build/asan/tests/lake_%,$(sort $(wildcard tests/lake/*.c)))
+build/asan/tests/lake_%: tests/lake/%.c build/asan/libakili.a
+	@mkdir -p $(dir $@)
+	@echo "  TOOL    $<"
+	$(Q)$(CC) $(ASAN_FLAGS) -fsanitize=address,undefined -o $@ $< build/asan/libakili.a $(LIBS)
+
+unit: $(UNIT_BINS) $(LAKE_TOOLS)
 
 # the tests of code that runs threads (background segment merges, the
 # background writer of checkpoints and input logs, the sources' readers, the
