@@ -1420,12 +1420,13 @@ def one_million_events_equal_duckdb():
             e.close()
 
 
-def main():
-    only = None
-    if "-k" in sys.argv:
-        only = sys.argv[sys.argv.index("-k") + 1]
+def run_tests(tests):
+    """Runs the tests whose name contains the argument of -k (all without
+    one), printing a line per test; returns (passed, failed).  Shared by the
+    test drivers of tests/sources and tests/lake."""
+    only = sys.argv[sys.argv.index("-k") + 1] if "-k" in sys.argv else None
     passed = failed = 0
-    for t in TESTS:
+    for t in tests:
         if only and only not in t.__name__:
             continue
         t0 = time.time()
@@ -1439,6 +1440,11 @@ def main():
         except Exception:
             failed += 1
             print(f"FAIL {t.__name__}: {traceback.format_exc()}", flush=True)
+    return passed, failed
+
+
+def main():
+    passed, failed = run_tests(TESTS)
     print(f"pipeline: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

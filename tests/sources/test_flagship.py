@@ -23,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -241,22 +240,8 @@ def kafka_clicks_postgres_cdc_profiles():
 
 
 def main():
-    only = sys.argv[sys.argv.index("-k") + 1] if "-k" in sys.argv else None
-    passed = failed = 0
     try:
-        for fn in TESTS:
-            if only and only not in fn.__name__:
-                continue
-            t0 = time.time()
-            try:
-                fn()
-                passed += 1
-                print(f"ok   {fn.__name__} ({time.time() - t0:.1f} s)", flush=True)
-            except Exception as ex:  # noqa: BLE001 - every failure is reported, the run goes on
-                failed += 1
-                print(f"FAIL {fn.__name__}: {ex}", flush=True)
-                if not isinstance(ex, Failure):
-                    traceback.print_exc()
+        passed, failed = tp.run_tests(TESTS)
     finally:
         if tpg.CLUSTER is not None:
             tpg.CLUSTER.close()

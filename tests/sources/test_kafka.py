@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -606,25 +605,11 @@ def brokers_down_retries_then_fails_and_later_run_recovers():
 
 
 def main():
-    only = None
-    if "-k" in sys.argv:
-        only = sys.argv[sys.argv.index("-k") + 1]
     passed = failed = 0
     try:
-        for t in TESTS:
-            if only and only not in t.__name__:
-                continue
-            t0 = time.time()
-            try:
-                t()
-                passed += 1
-                print(f"ok   {t.__name__} ({time.time() - t0:.1f} s)", flush=True)
-            except Failure as ex:
-                failed += 1
-                print(f"FAIL {t.__name__}: {ex}", flush=True)
-            except Exception:
-                failed += 1
-                print(f"FAIL {t.__name__}: {traceback.format_exc()}", flush=True)
+        p, f = tp.run_tests(TESTS)
+        passed += p
+        failed += f
     finally:
         if _bins and not KEEP:
             shutil.rmtree(_bins, ignore_errors=True)

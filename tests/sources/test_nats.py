@@ -685,26 +685,14 @@ REDELIVERED = None
 
 def main():
     global WORK, NATSPUB, SERVER
-    only = sys.argv[sys.argv.index("-k") + 1] if "-k" in sys.argv else None
     WORK = tempfile.mkdtemp(prefix="akili-nats-")
     passed = failed = 0
     try:
         NATSPUB = build_natspub()
         SERVER = Server("main").start()
-        for t in TESTS:
-            if only and only not in t.__name__:
-                continue
-            t0 = time.time()
-            try:
-                t()
-                passed += 1
-                print(f"ok   {t.__name__} ({time.time() - t0:.1f} s)", flush=True)
-            except Failure as ex:
-                failed += 1
-                print(f"FAIL {t.__name__}: {ex}", flush=True)
-            except Exception:
-                failed += 1
-                print(f"FAIL {t.__name__}: {traceback.format_exc()}", flush=True)
+        p, f = tp.run_tests(TESTS)
+        passed += p
+        failed += f
     except Exception:
         failed += 1
         print(f"FAIL setup: {traceback.format_exc()}", flush=True)

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -750,25 +749,11 @@ def connection_test_and_errors():
 
 
 def main():
-    only = None
-    if "-k" in sys.argv:
-        only = sys.argv[sys.argv.index("-k") + 1]
     passed = failed = 0
     try:
-        for t in TESTS:
-            if only and only not in t.__name__:
-                continue
-            t0 = time.time()
-            try:
-                t()
-                passed += 1
-                print(f"ok   {t.__name__} ({time.time() - t0:.1f} s)", flush=True)
-            except Failure as ex:
-                failed += 1
-                print(f"FAIL {t.__name__}: {ex}", flush=True)
-            except Exception:
-                failed += 1
-                print(f"FAIL {t.__name__}: {traceback.format_exc()}", flush=True)
+        p, f = tp.run_tests(TESTS)
+        passed += p
+        failed += f
     finally:
         if CLUSTER is not None:
             CLUSTER.close()
