@@ -7,6 +7,7 @@
 #include "ak_kbag.h"
 #include "ak_log.h"
 #include "ak_thread.h"
+#include "ak_time.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -458,13 +459,20 @@ done:
 
 /* After a serving commit: the lake snapshot of the same changes, or a
  * catch-up when the lake was not at the previous number. */
-static void lake_follow(ak_store_sink_t *s, bool staged)
+static void lake_follow(ak_store_sink_t *s, bool staged, int64_t stage_us)
 {
     ak_err_t e;
     ak_lake_report_t rep;
+    int64_t t0 = ak_mono_us();
     if (staged ? ak_lake_sink_finish(s->lake, s->commit, &rep, &e)
                : (ak_lake_sink_commit(s->lake) != s->commit && lake_catch_up(s, &e)))
         lake_warn(s, &e);
+    else if (staged)
+        ak_log_debug("lake", "%s: snapshot of commit %lld: %lld rows added, %lld deleted, %lld files, %.2f MB; "
+                     "files written in %.1f ms, committed in %.1f ms",
+                     s->name, (long long)s->commit, (long long)rep.inserted, (long long)rep.deleted,
+                     (long long)rep.files, (double)rep.bytes / 1048576.0, (double)stage_us / 1e3,
+                     (double)(ak_mono_us() - t0) / 1e3);
 }
 
 /* One transaction applying `bag` (the caller forgets it on success). */
@@ -481,9 +489,12 @@ static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, 
     /* the lake's files are written while the transaction is open (copies
      * left are read from it); a lake not at our number is caught up after */
     bool staged = false;
+    int64_t stage_us = ak_mono_us();
     if (rc == 0 && s->lake && (full || ak_lake_sink_commit(s->lake) == s->commit)) {
         ak_err_t le;
-        if (!(staged = lake_stage(s, bag, full, tx, &le) == 0)) {
+        staged = lake_stage(s, bag, full, tx, &le) == 0;
+        stage_us = ak_mono_us() - stage_us;
+        if (!staged) {
             ak_lake_sink_abort(s->lake);
             lake_warn(s, &le);
         }
@@ -506,7 +517,7 @@ static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, 
     s->published = true;
     rep->rows = s->rows;
     if (s->lake)
-        lake_follow(s, staged);
+        lake_follow(s, staged, stage_us);
     return 0;
 }
 
@@ -767,7 +778,7 @@ int ak_store_sink_adopt(ak_store_sink_t *s, ak_err_t *err)
         return -1;
     s->published = true;
     if (s->lake)
-        lake_follow(s, false); /* a restart after a crash between the two commits */
+        lake_follow(s, false, 0); /* a restart after a crash between the two commits */
     return 0;
 }
 
