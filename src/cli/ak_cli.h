@@ -30,6 +30,7 @@ int ak_cmd_query(ak_cli_t *c, int argc, char **argv);
 int ak_cmd_explain(ak_cli_t *c, int argc, char **argv);
 int ak_cmd_deadletter(ak_cli_t *c, int argc, char **argv);
 int ak_cmd_state(ak_cli_t *c, int argc, char **argv);
+int ak_cmd_lake(ak_cli_t *c, int argc, char **argv);
 
 /* Sub-command dispatch helper. */
 typedef struct ak_subcmd {

@@ -31,6 +31,7 @@ static const struct {
     {"explain", ak_cmd_explain, "show how a product's transform runs"},
     {"deadletter", ak_cmd_deadletter, "records that could not be read (list, replay)"},
     {"state", ak_cmd_state, "what a product's runs keep in memory and checkpoint (inspect)"},
+    {"lake", ak_cmd_lake, "read a product's Iceberg table (scan, snapshots)"},
 };
 
 static void usage(FILE *f)

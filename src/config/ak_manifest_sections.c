@@ -108,7 +108,8 @@ static const ak_option_t output_opts[] = {
     {"primary_key", AK_OPT_NAMES, NULL,
      "Output column(s) identifying a row, for upserts into serving stores. Each must be in `schema`."},
     {"warehouse", AK_OPT_STRING, NULL,
-     "Where the lake table is written (a directory or URI). Default: the warehouse under the akili home."},
+     "The warehouse folder of the Iceberg table (`format: iceberg`): a path or a `file://` URI; the table is "
+     "`<warehouse>/<namespace>/<product>`. Default: `$AKILI_HOME/lake`."},
     {"schema", AK_OPT_LIST, NULL, "The published columns, in order (see `output.schema[]`)."},
 };
 
@@ -208,7 +209,14 @@ const ak__mtable_t ak__manifest_tables[] = {
     TABLE("transform",
           "Optional. Without it the SQL is read from `transform.sql`. Give `sql` or `sql_file`, not both.",
           transform_opts),
-    TABLE("output", "The published result. Required.", output_opts),
+    TABLE("output",
+          "The published result. Required.\n\n"
+          "With `format: iceberg` every publish of the serving table is also committed as one snapshot of an "
+          "Iceberg v2 table: inserted rows in new zstd Parquet data files (one per partition touched), deleted "
+          "rows as equality-delete files on all output columns, the serving table's commit number in the "
+          "snapshot summary (`akili.commit-seq`). `akili lake scan NAME` prints the table's rows and "
+          "`akili lake snapshots NAME` its snapshots.",
+          output_opts),
     TABLE("output.retention", "Optional.", retention_opts),
     TABLE("output.schema[]", "One entry per published column.", out_column_opts),
     TABLE("quality", "Optional.", quality_opts),

@@ -3,6 +3,7 @@
 
 #include "ak_alloc.h"
 #include "ak_io.h"
+#include "ak_log.h"
 #include "ak_time.h"
 
 #include <stdio.h>
@@ -249,7 +250,32 @@ int ak__dataflow_sink(ak_dataflow_t *df, ak_store_t *store, ak_err_t *err)
                                df->nidx,
                                df->key,
                                df->nkey};
-    return ak_store_sink_new(&so, &df->sink, err);
+    if (ak_store_sink_new(&so, &df->sink, err))
+        return -1;
+    const ak_output_t *o = &df->rt->m->output;
+    if (o->format != AK_OUTPUT_ICEBERG)
+        return 0;
+    /* the lake table follows the serving one, publish by publish */
+    char *wh = ak_lake_warehouse(o->warehouse, ak_catalog_home(df->rt->cat));
+    const char **pk = ak_calloc(o->n_partition_key + 1, sizeof *pk);
+    if (!wh || !pk) {
+        ak_free(wh);
+        ak_free(pk);
+        return ak_err_nomem(err);
+    }
+    for (size_t i = 0; i < o->n_partition_key; i++)
+        pk[i] = o->partition_key[i].name;
+    ak_lake_sink_opts_t lo = {wh, df->rt->prod.namespace_, df->rt->prod.name, so.ncols, so.names, so.types, pk,
+                              o->n_partition_key};
+    ak_lake_sink_t *lake;
+    ak_err_t le;
+    if (ak_lake_sink_open(&lo, &lake, &le) == 0)
+        ak_store_sink_set_lake(df->sink, lake);
+    else /* the serving table is the truth: it goes on; a later run catches the lake up */
+        ak_log_warn(df->rt->prod.name, "%s; this run publishes to the serving table only", le.msg);
+    ak_free(wh);
+    ak_free(pk);
+    return 0;
 }
 
 /* A compaction step once the horizon (the retention horizon, or the

@@ -289,7 +289,7 @@ static int add_sum(ak_ice_snap_t *s, size_t *cap, const char *k, int64_t v, bool
     return 0;
 }
 
-static int build_summary(cctx_t *c, ak_ice_snap_t *s, const char *op)
+static int build_summary(cctx_t *c, const ak_ice_commit_t *cm, ak_ice_snap_t *s, const char *op)
 {
     size_t cap = 0;
     if (AK_GROW(s->sum, cap, 24))
@@ -321,6 +321,19 @@ static int build_summary(cctx_t *c, ak_ice_snap_t *s, const char *op)
         if (known && add_sum(s, &cap, totals[i].k, v, true))
             return -1;
     }
+    for (size_t i = 0; i + 1 < cm->n_props * 2; i += 2) {
+        if (s->nsum == cap && AK_GROW(s->sum, cap, s->nsum + 1))
+            return -1;
+        ak_ice_kv_t *kv = &s->sum[s->nsum];
+        kv->k = ak_strdup(cm->props[i]);
+        kv->v = ak_strdup(cm->props[i + 1]);
+        if (!kv->k || !kv->v) {
+            ak_free(kv->k);
+            ak_free(kv->v);
+            return -1;
+        }
+        s->nsum++;
+    }
     return 0;
 }
 
@@ -347,7 +360,8 @@ int ak_ice_commit(ak_ice_table_t *t, const ak_ice_commit_t *cm, ak_ice_stats_t *
         st = &local;
     memset(st, 0, sizeof *st);
     st->snapshot_id = -1;
-    if (cm->n_add == 0 && cm->n_remove == 0)
+    /* (a commit of properties alone records that nothing changed) */
+    if (cm->n_add == 0 && cm->n_remove == 0 && cm->n_props == 0)
         return ak_errf(err, AK_E_USAGE, "a commit needs files to add or remove");
     cctx_t c = {.t = t, .err = err, .st = st};
     ak_arena_init(&c.ar, 64 * 1024);
@@ -429,7 +443,7 @@ int ak_ice_commit(ak_ice_table_t *t, const ak_ice_commit_t *cm, ak_ice_stats_t *
     int64_t now = ak_wall_us() / 1000;
     s.ts_ms = now > t->last_updated_ms ? now : t->last_updated_ms + 1;
     s.list = ak_malloc(strlen(lpath) + 8);
-    if (!s.list || build_summary(&c, &s, op_name(cm, &c))) {
+    if (!s.list || build_summary(&c, cm, &s, op_name(cm, &c))) {
         ak__ice_snap_free(&s);
         ak_err_nomem(err);
         goto out;

@@ -283,6 +283,31 @@ size_t ak_ice_snapshot_count(const ak_ice_table_t *t) { return t->nsnaps; }
 int64_t ak_ice_snapshot_id(const ak_ice_table_t *t, size_t i) { return i < t->nsnaps ? t->snaps[i].id : -1; }
 int64_t ak_ice_snapshot_time_ms(const ak_ice_table_t *t, size_t i) { return i < t->nsnaps ? t->snaps[i].ts_ms : -1; }
 
+int ak_ice_ncolumns(const ak_ice_table_t *t) { return t->nfields; }
+const char *ak_ice_column_name(const ak_ice_table_t *t, int i) { return i >= 0 && i < t->nfields ? t->fields[i].name : NULL; }
+
+ak_type_t ak_ice_column_type(const ak_ice_table_t *t, int i)
+{
+    switch (i >= 0 && i < t->nfields ? t->fields[i].type : AK_IT_NONE) {
+    case AK_IT_BOOLEAN: return AK_BOOL;
+    case AK_IT_INT:
+    case AK_IT_LONG: return AK_INT;
+    case AK_IT_FLOAT: return AK_FLOAT;
+    case AK_IT_DOUBLE: return AK_DOUBLE;
+    case AK_IT_DATE: return AK_DATE;
+    case AK_IT_TIMESTAMPTZ:
+    case AK_IT_TIMESTAMP: return AK_TIMESTAMP;
+    case AK_IT_STRING: return AK_TEXT;
+    default: return AK_TYPE__COUNT;
+    }
+}
+
+const char *ak_ice_snapshot_prop(const ak_ice_table_t *t, int64_t id, const char *key)
+{
+    const ak_ice_snap_t *s = ak__ice_find_snap(t, id < 0 ? t->current : id);
+    return s ? ak__ice_snap_sum(s, key) : NULL;
+}
+
 int32_t ak_ice_field_id(const ak_ice_table_t *t, int col)
 {
     return col >= 0 && col < t->ncols ? t->fields[t->colmap[col]].id : -1;

@@ -86,6 +86,11 @@ const char *ak_ice_metadata_file(const ak_ice_table_t *t);
  * of range or the table was opened without a schema). */
 int32_t ak_ice_field_id(const ak_ice_table_t *t, int col);
 int ak_ice_npartition(const ak_ice_table_t *t);
+/* The table's current schema: its columns' names and akili types
+ * (AK_TYPE__COUNT for a type akili does not read). */
+int ak_ice_ncolumns(const ak_ice_table_t *t);
+const char *ak_ice_column_name(const ak_ice_table_t *t, int i);
+ak_type_t ak_ice_column_type(const ak_ice_table_t *t, int i);
 
 /* The partition values of a row (values in the order of the opened schema's
  * columns) into out[ak_ice_npartition]: identity: the value itself (TEXT
@@ -107,6 +112,9 @@ typedef struct ak_ice_commit {
     size_t n_add;
     const char *const *remove;
     size_t n_remove;
+    /* extra snapshot summary properties: n_props pairs key, value, ... */
+    const char *const *props;
+    size_t n_props;
 } ak_ice_commit_t;
 
 /* What a commit or expiry wrote and removed, in bytes and files. */
@@ -138,6 +146,9 @@ void ak_ice_scan_free(ak_ice_scan_t *s);
 size_t ak_ice_snapshot_count(const ak_ice_table_t *t);
 int64_t ak_ice_snapshot_id(const ak_ice_table_t *t, size_t i);
 int64_t ak_ice_snapshot_time_ms(const ak_ice_table_t *t, size_t i);
+/* A summary property of snapshot `id` (-1: the current one); NULL if
+ * there is no such snapshot or property.  Valid until the next commit. */
+const char *ak_ice_snapshot_prop(const ak_ice_table_t *t, int64_t id, const char *key);
 
 /* Expires snapshots older than older_than_ms (epoch ms) except the last
  * keep_last of the current snapshot's history, keeps keep_metadata previous

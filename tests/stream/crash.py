@@ -11,9 +11,11 @@ checkpoint), or by itself at a named point (AKILI_CRASH_AT) in the middle
 of a checkpoint's segment or of a background merge of segments, just before
 a checkpoint's manifest, between the
 input logs' fsync and the positions' commit, right before or after the
-serving table's commit.  It is restarted each time; once it has caught up
+serving table's commit, before the lake table's snapshot.  It is restarted each time; once it has caught up
 the published table must equal the batch oracle over everything written,
-and the dead letters must be exactly the undecodable lines, each once.
+and the dead letters must be exactly the undecodable lines, each once; at
+the end the lake table (`akili lake scan`) must hold the serving table's
+rows at its commit number.
 
     python3 tests/stream/crash.py [--seeds N] [--kills N] [--first S]
             [--events N] [--users N] [--akili PATH]
@@ -40,7 +42,8 @@ spec.loader.exec_module(H)
 # (point, how many hits before it fires): a checkpoint frame, a manifest,
 # the window between the logs' fsync and the positions' commit, the serving
 # table's commit (before and after)
-POINTS = ["ckpt-write", "ckpt-commit", "ckpt-merge", "log-synced", "positions-committed", "sink-commit", "sink-committed"]
+POINTS = ["ckpt-write", "ckpt-commit", "ckpt-merge", "log-synced", "positions-committed", "sink-commit", "sink-committed",
+          "lake-commit"]
 # with a retention short enough for state compaction: in a compaction step,
 # and at the start of a rebuild from the logs (a change behind the horizon)
 COMPACTION_POINTS = ["compact", "rebuild"]
@@ -201,6 +204,17 @@ def run_seed(args, seed):
                 raise H.Failure(f"seed {seed}: with a {days}-day retention nothing was compacted "
                                 f"({st['rebuilds']} rebuilds; {what['input clickstream']})")
         ak.stop()
+        # the lake table (output.format: iceberg) followed every publish,
+        # through every kill: the same rows, and the serving commit number
+        lake = sorted(ak.ak("lake", "scan", "user_sessions", "--format", "csv").stdout.splitlines())
+        served = sorted(ak.ak("query", "--format", "csv", "SELECT * FROM analytics.user_sessions").stdout.splitlines())
+        seqs = [int(x.split(",")[3]) for x in ak.ak("lake", "snapshots", "user_sessions").stdout.splitlines()[1:]]
+        c = sqlite3.connect(ak.db)
+        sc = c.execute("SELECT commit_seq FROM _akili_tables WHERE name = 'user_sessions'").fetchone()[0]
+        c.close()
+        if lake != served or not seqs or seqs[-1] != sc or seqs != sorted(set(seqs)):
+            raise H.Failure(f"seed {seed}: the lake table ({len(lake)} lines, commits {seqs[-5:]}) differs from "
+                            f"the serving table ({len(served)} lines, commit {sc})")
         ak = None
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -5,7 +5,9 @@
 #include "ak_hidx.h"
 #include "ak_io.h"
 #include "ak_kbag.h"
+#include "ak_log.h"
 #include "ak_thread.h"
+#include "ak_time.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -25,6 +27,7 @@ struct ak_store_sink {
     ak_kbag_t *pending;      /* staged changes, netted */
     int64_t staged;
     int64_t commit;          /* publishes recorded in the table (its commit number) */
+    ak_lake_sink_t *lake;    /* the lake table following this one (owned; NULL: none) */
     ak_arena_t scratch;
     ak_arena_t loaded;       /* strings of staged rows loaded from a checkpoint */
     /* a publish on the publisher thread: it owns everything above but
@@ -72,6 +75,7 @@ void ak_store_sink_free(ak_store_sink_t *s)
     ak_free(s->hash);
     ak_free(s->free);
     ak_kbag_free(s->pending);
+    ak_lake_sink_free(s->lake);
     ak_arena_free(&s->scratch);
     ak_arena_free(&s->loaded);
     ak_free(s->name);
@@ -340,6 +344,137 @@ static int remap(ak_store_sink_t *s, ak_err_t *err)
     return ak_err_prefix(err, "serving table `%s` cannot be read again after a failed publish (%s)", s->name, e2.msg);
 }
 
+/* ---- the lake table following this one ---- */
+
+void ak_store_sink_set_lake(ak_store_sink_t *s, ak_lake_sink_t *lake)
+{
+    settle(s);
+    ak_lake_sink_free(s->lake);
+    s->lake = lake;
+}
+
+static void lake_warn(ak_store_sink_t *s, const ak_err_t *e)
+{
+    ak_log_warn(s->name, "the lake table %s is behind the serving table (%s); the next publish or restart catches it up",
+                ak_lake_sink_dir(s->lake), e->msg);
+}
+
+/* Copies of `row` the table holds once the transaction's changes are in
+ * (the rowid map is up to date by then). */
+static int copies_left(ak_store_sink_t *s, ak_store_tx_t *tx, const ak_val_t *row, int64_t *n, ak_err_t *err)
+{
+    uint64_t h = ak_row_hash(row, s->o.ncols);
+    *n = 0;
+    ak_val_t *tmp = NULL;
+    for (size_t k = ak_hidx_first(&s->map, h); ak_hidx_more(&s->map, k); k = ak_hidx_next(&s->map, k)) {
+        if (s->map.h[k] != h || s->map.v[k] == AK_HIDX_DEAD)
+            continue;
+        if (!tmp && !(tmp = ak_arena_alloc(&s->scratch, sizeof *tmp * (size_t)(s->o.ncols + 1))))
+            return ak_err_nomem(err);
+        int rc = ak_store_tx_read(tx, s->rowid[s->map.v[k]], tmp, &s->scratch, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0 && ak_row_eq(tmp, row, s->o.ncols))
+            (*n)++;
+    }
+    return 0;
+}
+
+/* Writes the lake files of a publish's changes (an equality delete takes
+ * every copy of a row: the copies left are added again). */
+static int lake_stage(ak_store_sink_t *s, ak_kbag_t *bag, bool full, ak_store_tx_t *tx, ak_err_t *err)
+{
+    if (ak_lake_sink_begin(s->lake, full, err))
+        return -1;
+    uint32_t g = ak_kbag_group(bag, NULL, false);
+    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(bag, g);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t e = ak_kbag_entries(bag, g)[i];
+        const ak_val_t *row = ak_kbag_row(bag, e);
+        int64_t c = ak_kbag_count(bag, e), left = 0;
+        if (ak_lake_sink_put(s->lake, row, c, err) || (c < 0 && copies_left(s, tx, row, &left, err)) ||
+            (left && ak_lake_sink_put(s->lake, row, left, err)))
+            return -1;
+    }
+    return 0;
+}
+
+/* Brings a lake that is not at the table's commit number to the table's
+ * rows: one snapshot of the difference. */
+static int lake_catch_up(ak_store_sink_t *s, ak_err_t *err)
+{
+    ak_rel_t *lr = NULL, *sr = NULL;
+    ak_kbag_t *net = ak_kbag_new(0, s->o.ncols), *srv = ak_kbag_new(0, s->o.ncols);
+    ak_store_table_t info = {.ncols = s->o.ncols, .names = (char **)s->o.names, .types = (ak_type_t *)s->o.types};
+    int rc = -1;
+    if (!net || !srv) {
+        ak_err_nomem(err);
+        goto done;
+    }
+    if (ak_lake_sink_rows(s->lake, &lr, err) || ak_store_scan(s->o.store, s->name, &info, NULL, 0, &sr, err))
+        goto done;
+    uint32_t e;
+    for (size_t i = 0; i < sr->nrows; i++) {
+        uint32_t g = ak_kbag_group(net, NULL, true), g2 = ak_kbag_group(srv, NULL, true);
+        if (g == AK_KBAG_OOM || g2 == AK_KBAG_OOM || ak_kbag_add(net, g, ak_rel_row(sr, i), 1, &e) ||
+            ak_kbag_add(srv, g2, ak_rel_row(sr, i), 1, &e))
+            goto nomem;
+    }
+    for (size_t i = 0; i < lr->nrows; i++) {
+        uint32_t g = ak_kbag_group(net, NULL, true);
+        if (g == AK_KBAG_OOM || ak_kbag_add(net, g, ak_rel_row(lr, i), -1, &e))
+            goto nomem;
+    }
+    if (ak_lake_sink_begin(s->lake, false, err))
+        goto done;
+    uint32_t g = ak_kbag_group(net, NULL, false), g2 = ak_kbag_group(srv, NULL, false);
+    size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(net, g);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t en = ak_kbag_entries(net, g)[i];
+        const ak_val_t *row = ak_kbag_row(net, en);
+        int64_t c = ak_kbag_count(net, en), left = 0;
+        if (c < 0 && g2 != UINT32_MAX && (e = ak_kbag_find(srv, g2, row)) != UINT32_MAX)
+            left = ak_kbag_count(srv, e);
+        if (ak_lake_sink_put(s->lake, row, c, err) || (left && ak_lake_sink_put(s->lake, row, left, err)))
+            goto done;
+    }
+    ak_lake_report_t rep;
+    if (ak_lake_sink_finish(s->lake, s->commit, &rep, err))
+        goto done;
+    ak_log_info(s->name, "lake table %s caught up with the serving table (commit %lld: %lld rows added, %lld deleted)",
+                ak_lake_sink_dir(s->lake), (long long)s->commit, (long long)rep.inserted, (long long)rep.deleted);
+    rc = 0;
+    goto done;
+nomem:
+    ak_err_nomem(err);
+done:
+    if (rc)
+        ak_lake_sink_abort(s->lake);
+    ak_rel_free(lr);
+    ak_rel_free(sr);
+    ak_kbag_free(net);
+    ak_kbag_free(srv);
+    return rc;
+}
+
+/* After a serving commit: the lake snapshot of the same changes, or a
+ * catch-up when the lake was not at the previous number. */
+static void lake_follow(ak_store_sink_t *s, bool staged, int64_t stage_us)
+{
+    ak_err_t e;
+    ak_lake_report_t rep;
+    int64_t t0 = ak_mono_us();
+    if (staged ? ak_lake_sink_finish(s->lake, s->commit, &rep, &e)
+               : (ak_lake_sink_commit(s->lake) != s->commit && lake_catch_up(s, &e)))
+        lake_warn(s, &e);
+    else if (staged)
+        ak_log_debug("lake", "%s: snapshot of commit %lld: %lld rows added, %lld deleted, %lld files, %.2f MB; "
+                     "files written in %.1f ms, committed in %.1f ms",
+                     s->name, (long long)s->commit, (long long)rep.inserted, (long long)rep.deleted,
+                     (long long)rep.files, (double)rep.bytes / 1048576.0, (double)stage_us / 1e3,
+                     (double)(ak_mono_us() - t0) / 1e3);
+}
+
 /* One transaction applying `bag` (the caller forgets it on success). */
 static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, int64_t run_id, const char *inputs,
                        const char *logs, ak_store_sink_report_t *rep, ak_err_t *err)
@@ -351,6 +486,19 @@ static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, 
         return -1;
     int64_t rows_before = s->rows;
     int rc = full ? publish_full(s, bag, tx, rep, err) : publish_changes(s, bag, tx, rep, err);
+    /* the lake's files are written while the transaction is open (copies
+     * left are read from it); a lake not at our number is caught up after */
+    bool staged = false;
+    int64_t stage_us = ak_mono_us();
+    if (rc == 0 && s->lake && (full || ak_lake_sink_commit(s->lake) == s->commit)) {
+        ak_err_t le;
+        staged = lake_stage(s, bag, full, tx, &le) == 0;
+        stage_us = ak_mono_us() - stage_us;
+        if (!staged) {
+            ak_lake_sink_abort(s->lake);
+            lake_warn(s, &le);
+        }
+    }
     ak_arena_reset(&s->scratch);
     if (rc == 0 && (rc = ak_store_tx_mark(tx, s->commit + 1, logs, err)) == 0) {
         ak_io_crash_point("sink-commit");
@@ -359,6 +507,8 @@ static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, 
         ak_store_tx_abort(tx);
     }
     if (rc) {
+        if (s->lake)
+            ak_lake_sink_abort(s->lake);
         s->rows = rows_before;
         return full ? -1 : remap(s, err);
     }
@@ -366,6 +516,8 @@ static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, 
     s->commit++;
     s->published = true;
     rep->rows = s->rows;
+    if (s->lake)
+        lake_follow(s, staged, stage_us);
     return 0;
 }
 
@@ -625,6 +777,8 @@ int ak_store_sink_adopt(ak_store_sink_t *s, ak_err_t *err)
     if (ak_store_each_row(s->o.store, s->name, s->o.ncols, s->o.names, s->o.types, map_row, s, err))
         return -1;
     s->published = true;
+    if (s->lake)
+        lake_follow(s, false, 0); /* a restart after a crash between the two commits */
     return 0;
 }
 

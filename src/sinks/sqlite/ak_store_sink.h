@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ak_delta.h"
+#include "ak_lake_sink.h"
 #include "ak_ser.h"
 #include "ak_store.h"
 
@@ -41,6 +42,13 @@ typedef struct ak_store_sink_report {
 
 int ak_store_sink_new(const ak_store_sink_opts_t *o, ak_store_sink_t **out, ak_err_t *err);
 void ak_store_sink_free(ak_store_sink_t *s);
+/* A lake table that follows the serving table (the sink takes it): each
+ * publish, once committed, is committed to the lake as one snapshot with
+ * the same commit number.  A lake that is not at the serving table's
+ * number (a crash or a failure between the two) is caught up by the next
+ * publish, or by ak_store_sink_adopt at a restart; a lake failure never
+ * fails the serving publish (it is logged). */
+void ak_store_sink_set_lake(ak_store_sink_t *s, ak_lake_sink_t *lake);
 /* Accumulates changes (rows must stay valid until published). */
 int ak_store_sink_stage(ak_store_sink_t *s, const ak_delta_t *d, ak_err_t *err);
 /* Something to publish: staged changes, or nothing published yet. */

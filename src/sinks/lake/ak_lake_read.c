@@ -1,0 +1,209 @@
+/* ak_lake_read.c - the rows of an Iceberg table: live data files minus the
+ * rows that equality deletes of later sequence numbers match. */
+#include "ak_lake_sink.h"
+
+#include "ak_alloc.h"
+#include "ak_arena.h"
+#include "ak_delta.h"
+#include "ak_hidx.h"
+#include "ak_iceberg.h"
+#include "ak_parquet.h"
+
+#include <string.h>
+
+typedef struct delrow {
+    const ak_val_t *row;
+    int64_t seq;                  /* the newest delete's data sequence number */
+} delrow_t;
+
+typedef struct rctx {
+    int ncols;
+    const char *const *names;
+    const ak_type_t *types;
+    ak_val_t *row;                /* a file row mapped to the columns */
+    int *map;                     /* file column -> our column (-1: unused) */
+    ak_val_t *frow;
+} rctx_t;
+
+/* Opens a Parquet file and maps its columns to ours by name. */
+static int open_file(rctx_t *c, const char *path, ak_pq_file_t **f, ak_err_t *err)
+{
+    if (ak_pq_open(path, f, err))
+        return -1;
+    int n = ak_pq_ncols(*f);
+    const ak_pq_col_t *pc = ak_pq_cols(*f);
+    ak_free(c->map);
+    ak_free(c->frow);
+    c->map = ak_calloc((size_t)n + 1, sizeof *c->map);
+    c->frow = ak_calloc((size_t)n + 1, sizeof *c->frow);
+    if (!c->map || !c->frow)
+        return ak_err_nomem(err);
+    for (int i = 0; i < n; i++) {
+        c->map[i] = -1;
+        for (int k = 0; k < c->ncols; k++)
+            if (strcmp(pc[i].name, c->names[k]) == 0)
+                c->map[i] = k;
+    }
+    return 0;
+}
+
+/* The next row of f as our columns (NULL where the file has none). */
+static int next_row(rctx_t *c, ak_pq_file_t *f, bool *eof, ak_err_t *err)
+{
+    if (ak_pq_next_row(f, c->frow, eof, err) || *eof)
+        return *eof ? 0 : -1;
+    for (int k = 0; k < c->ncols; k++)
+        c->row[k] = ak_v_null();
+    for (int i = 0; i < ak_pq_ncols(f); i++)
+        if (c->map[i] >= 0)
+            c->row[c->map[i]] = c->frow[i];
+    return 0;
+}
+
+static int copy_row(ak_arena_t *a, ak_val_t *dst, const ak_val_t *src, int n)
+{
+    memcpy(dst, src, sizeof *dst * (size_t)n);
+    for (int k = 0; k < n; k++)
+        if (src[k].type == AK_TEXT && src[k].n && !(dst[k].s = ak_arena_strndup(a, src[k].s, src[k].n)))
+            return -1;
+    return 0;
+}
+
+int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_t snapshot_id, int ncols,
+                 const char *const *names, const ak_type_t *types, ak_rel_t **out, ak_err_t *err)
+{
+    *out = NULL;
+    ak_ice_opts_t io = {.warehouse = warehouse, .ns = ns, .name = name};
+    ak_ice_table_t *t = NULL;
+    ak_ice_scan_t *s = NULL;
+    ak_pq_file_t *f = NULL;
+    ak_rel_t *r = NULL;
+    ak_arena_t ar;
+    ak_arena_init(&ar, 64 * 1024);
+    ak_hidx_t dh = {0};
+    delrow_t *dels = NULL;
+    size_t ndel = 0, cap_del = 0;
+    rctx_t c = {ncols, names, types, NULL, NULL, NULL};
+    const char **tn = NULL;
+    ak_type_t *tt = NULL;
+    int rc = -1;
+    if (ak_ice_open(&io, &t, err)) {
+        ak_err_prefix(err, "lake table %s.%s", ns, name);
+        goto done;
+    }
+    if (snapshot_id >= 0 && ak_ice_current_snapshot(t) >= 0) {
+        bool found = false;
+        for (size_t i = 0; i < ak_ice_snapshot_count(t); i++)
+            found |= ak_ice_snapshot_id(t, i) == snapshot_id;
+        if (!found) {
+            ak_errf(err, AK_E_NOTFOUND, "lake table %s.%s has no snapshot %lld", ns, name, (long long)snapshot_id);
+            goto done;
+        }
+    }
+    if (ak_ice_scan(t, snapshot_id, &s, err))
+        goto done;
+    if (!names) {
+        /* the table's own columns */
+        ncols = c.ncols = ak_ice_ncolumns(t);
+        if (!(tn = ak_calloc((size_t)ncols + 1, sizeof *tn)) || !(tt = ak_calloc((size_t)ncols + 1, sizeof *tt)))
+            goto nomem;
+        for (int i = 0; i < ncols; i++) {
+            tn[i] = ak_ice_column_name(t, i);
+            if ((tt[i] = ak_ice_column_type(t, i)) == AK_TYPE__COUNT) {
+                ak_errf(err, AK_E_UNSUPPORTED, "lake table %s.%s: column `%s` has a type akili does not read", ns,
+                        name, tn[i]);
+                goto done;
+            }
+        }
+        names = c.names = tn;
+        types = c.types = tt;
+    }
+    if (!(c.row = ak_calloc((size_t)ncols + 1, sizeof *c.row)) || !(r = ak_rel_new(ncols, names, types)))
+        goto nomem;
+    size_t nf = ak_ice_scan_count(s);
+    /* equality deletes first (on every column: what the lake sink writes) */
+    for (size_t i = 0; i < nf; i++) {
+        const ak_ice_live_t *lf = ak_ice_scan_file(s, i);
+        if (lf->f.content != AK_ICE_EQ_DELETES)
+            continue;
+        if (open_file(&c, lf->f.path, &f, err))
+            goto done;
+        for (;;) {
+            bool eof;
+            if (next_row(&c, f, &eof, err))
+                goto done;
+            if (eof)
+                break;
+            uint64_t h = ak_row_hash(c.row, ncols);
+            delrow_t *d = NULL;
+            for (size_t k = ak_hidx_first(&dh, h); ak_hidx_more(&dh, k) && !d; k = ak_hidx_next(&dh, k))
+                if (dh.h[k] == h && dh.v[k] != AK_HIDX_DEAD && ak_row_eq(dels[dh.v[k]].row, c.row, ncols))
+                    d = &dels[dh.v[k]];
+            if (d) {
+                if (lf->seq > d->seq)
+                    d->seq = lf->seq;
+                continue;
+            }
+            ak_val_t *cp = ak_arena_alloc(&ar, sizeof *cp * (size_t)ncols + 1);
+            if (!cp || copy_row(&ar, cp, c.row, ncols) || AK_GROW(dels, cap_del, ndel + 1) ||
+                ak_hidx_insert(&dh, h, (uint32_t)ndel))
+                goto nomem;
+            dels[ndel++] = (delrow_t){cp, lf->seq};
+        }
+        ak_pq_close(f);
+        f = NULL;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        const ak_ice_live_t *lf = ak_ice_scan_file(s, i);
+        if (lf->f.content == AK_ICE_POS_DELETES) {
+            ak_errf(err, AK_E_UNSUPPORTED, "lake table %s.%s has position delete files, which this reader does not "
+                                           "apply", ns, name);
+            goto done;
+        }
+        if (lf->f.content != AK_ICE_DATA)
+            continue;
+        if (open_file(&c, lf->f.path, &f, err))
+            goto done;
+        for (;;) {
+            bool eof;
+            if (next_row(&c, f, &eof, err))
+                goto done;
+            if (eof)
+                break;
+            bool gone = false;
+            if (ndel) {
+                uint64_t h = ak_row_hash(c.row, ncols);
+                for (size_t k = ak_hidx_first(&dh, h); ak_hidx_more(&dh, k) && !gone; k = ak_hidx_next(&dh, k))
+                    gone = dh.h[k] == h && dh.v[k] != AK_HIDX_DEAD && dels[dh.v[k]].seq > lf->seq &&
+                           ak_row_eq(dels[dh.v[k]].row, c.row, ncols);
+            }
+            if (gone)
+                continue;
+            ak_val_t *o = ak_rel_push_n(r, 1);
+            if (!o || copy_row(&r->arena, o, c.row, ncols))
+                goto nomem;
+        }
+        ak_pq_close(f);
+        f = NULL;
+    }
+    *out = r;
+    r = NULL;
+    rc = 0;
+    goto done;
+nomem:
+    ak_err_nomem(err);
+done:
+    ak_pq_close(f);
+    ak_rel_free(r);
+    ak_ice_scan_free(s);
+    ak_ice_close(t);
+    ak_hidx_free(&dh);
+    ak_free(dels);
+    ak_arena_free(&ar);
+    ak_free(c.row);
+    ak_free(c.map);
+    ak_free(c.frow);
+    ak_free(tn);
+    ak_free(tt);
+    return rc;
+}

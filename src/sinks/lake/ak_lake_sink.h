@@ -1,0 +1,82 @@
+/* ak_lake_sink.h - a product's output as an Iceberg v2 table that follows
+ * the serving table publish by publish.
+ *
+ * Each publish of the serving table becomes one snapshot of the lake table
+ * <warehouse>/<namespace>/<product>: inserted rows go to new zstd Parquet
+ * data files (one per partition touched), deleted rows to equality-delete
+ * files on all output columns (the exact old row, in the old row's
+ * partition).  An equality delete removes every copy of a row, so a row
+ * that stays in the table with fewer copies is deleted and added again
+ * with the copies left.  A table replaced whole (a rebuild) becomes a
+ * snapshot that removes every live file and adds the whole table.
+ *
+ * Every snapshot's summary carries the serving table's commit number
+ * (`akili.commit-seq`).  The serving table is the truth and is committed
+ * first; the lake snapshot follows.  A lake whose number is not the serving
+ * table's (a crash or a failure in between) is caught up by one snapshot
+ * holding the difference; a lake already at the number is left alone, so
+ * the lake never misses nor doubles a publish.
+ *
+ * Not thread-safe: used by the serving sink's publisher only.
+ */
+#ifndef AK_LAKE_SINK_H
+#define AK_LAKE_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ak_error.h"
+#include "ak_sql.h"
+#include "ak_value.h"
+
+typedef struct ak_lake_sink ak_lake_sink_t;
+
+typedef struct ak_lake_sink_opts {
+    const char *warehouse, *ns, *name;
+    int ncols;
+    const char *const *names;
+    const ak_type_t *types;
+    const char *const *partition_key; /* output.partition_key as written */
+    size_t n_partition_key;
+} ak_lake_sink_opts_t;
+
+typedef struct ak_lake_report {
+    int64_t snapshot_id;              /* -1: none committed */
+    int64_t inserted, deleted;        /* rows written to data / delete files */
+    int64_t files, bytes;             /* Parquet files and their bytes */
+    bool replaced;
+} ak_lake_report_t;
+
+/* The warehouse folder: output.warehouse (a folder or a file:// URI) if
+ * set, else <home>/lake.  Owned by the caller (ak_free); NULL on OOM. */
+char *ak_lake_warehouse(const char *configured, const char *home);
+
+/* Creates the table if absent (or checks its columns). */
+int ak_lake_sink_open(const ak_lake_sink_opts_t *o, ak_lake_sink_t **out, ak_err_t *err);
+void ak_lake_sink_free(ak_lake_sink_t *l);
+const char *ak_lake_sink_dir(const ak_lake_sink_t *l);
+
+/* The commit number of the newest snapshot that has one (0: none). */
+int64_t ak_lake_sink_commit(const ak_lake_sink_t *l);
+
+/* One snapshot: begin, then rows (w > 0: w copies added; w < 0: the row
+ * deleted, every copy), then finish with the serving commit number, or
+ * abort.  replace: the snapshot removes every live file first. */
+int ak_lake_sink_begin(ak_lake_sink_t *l, bool replace, ak_err_t *err);
+int ak_lake_sink_put(ak_lake_sink_t *l, const ak_val_t *row, int64_t w, ak_err_t *err);
+int ak_lake_sink_finish(ak_lake_sink_t *l, int64_t commit, ak_lake_report_t *rep, ak_err_t *err);
+void ak_lake_sink_abort(ak_lake_sink_t *l);
+
+/* Catching up: the table's rows (at the current snapshot) as a relation
+ * with the sink's columns. */
+int ak_lake_sink_rows(ak_lake_sink_t *l, ak_rel_t **out, ak_err_t *err);
+
+/* The rows of a lake table at a snapshot (-1: the current one), reading
+ * the live data files and applying the equality deletes of later sequence
+ * numbers; columns matched by name to names/types (names NULL: the
+ * table's columns).  A table that does not exist is AK_E_NOTFOUND. */
+int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_t snapshot_id, int ncols,
+                 const char *const *names, const ak_type_t *types, ak_rel_t **out, ak_err_t *err);
+
+#endif
