@@ -20,8 +20,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -287,26 +285,11 @@ def lake_cli_help_and_errors():
 
 
 def main():
-    only = sys.argv[sys.argv.index("-k") + 1] if "-k" in sys.argv else None
     if not os.path.isdir(os.path.join(ROOT, "tests", "oracle", "node_modules", "icebird")):
         print("test_lake: tests/oracle/node_modules missing (run tests/oracle/setup.sh)")
         print("lake: 0 passed, 1 failed")
         return 1
-    passed = failed = 0
-    for t in TESTS:
-        if only and only not in t.__name__:
-            continue
-        t0 = time.time()
-        try:
-            t()
-            passed += 1
-            print(f"ok   {t.__name__} ({time.time() - t0:.1f} s)", flush=True)
-        except Failure as ex:
-            failed += 1
-            print(f"FAIL {t.__name__}: {ex}", flush=True)
-        except Exception:
-            failed += 1
-            print(f"FAIL {t.__name__}: {traceback.format_exc()}", flush=True)
+    passed, failed = tp.run_tests(TESTS)
     print(f"lake: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -16,6 +16,15 @@ typedef struct delrow {
     int64_t seq;                  /* the newest delete's data sequence number */
 } delrow_t;
 
+/* The deleted row equal to `row` (one entry per distinct row), or NULL. */
+static delrow_t *find_del(const ak_hidx_t *dh, delrow_t *dels, const ak_val_t *row, int ncols, uint64_t h)
+{
+    for (size_t k = ak_hidx_first(dh, h); ak_hidx_more(dh, k); k = ak_hidx_next(dh, k))
+        if (dh->h[k] == h && dh->v[k] != AK_HIDX_DEAD && ak_row_eq(dels[dh->v[k]].row, row, ncols))
+            return &dels[dh->v[k]];
+    return NULL;
+}
+
 typedef struct rctx {
     int ncols;
     const char *const *names;
@@ -135,10 +144,7 @@ int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_
             if (eof)
                 break;
             uint64_t h = ak_row_hash(c.row, ncols);
-            delrow_t *d = NULL;
-            for (size_t k = ak_hidx_first(&dh, h); ak_hidx_more(&dh, k) && !d; k = ak_hidx_next(&dh, k))
-                if (dh.h[k] == h && dh.v[k] != AK_HIDX_DEAD && ak_row_eq(dels[dh.v[k]].row, c.row, ncols))
-                    d = &dels[dh.v[k]];
+            delrow_t *d = find_del(&dh, dels, c.row, ncols, h);
             if (d) {
                 if (lf->seq > d->seq)
                     d->seq = lf->seq;
@@ -170,15 +176,9 @@ int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_
                 goto done;
             if (eof)
                 break;
-            bool gone = false;
-            if (ndel) {
-                uint64_t h = ak_row_hash(c.row, ncols);
-                for (size_t k = ak_hidx_first(&dh, h); ak_hidx_more(&dh, k) && !gone; k = ak_hidx_next(&dh, k))
-                    gone = dh.h[k] == h && dh.v[k] != AK_HIDX_DEAD && dels[dh.v[k]].seq > lf->seq &&
-                           ak_row_eq(dels[dh.v[k]].row, c.row, ncols);
-            }
-            if (gone)
-                continue;
+            const delrow_t *d = ndel ? find_del(&dh, dels, c.row, ncols, ak_row_hash(c.row, ncols)) : NULL;
+            if (d && d->seq > lf->seq)
+                continue; /* deleted by a later snapshot's equality delete */
             ak_val_t *o = ak_rel_push_n(r, 1);
             if (!o || copy_row(&r->arena, o, c.row, ncols))
                 goto nomem;
