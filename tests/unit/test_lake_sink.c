@@ -78,7 +78,7 @@ AK_TEST(append_delete_readd_and_commit_numbers)
     AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, 2, &err), 0); /* two copies */
     row(r, "b", 20001, NULL, 5);
     AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, 1, &err), 0);
-    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, 1, &rep, &err), 0);
+    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, &(ak_lake_mark_t){.commit = 1}, &rep, &err), 0);
     AK_CHECK_EQ_INT(rep.files, 2);
     AK_CHECK_EQ_INT(rep.inserted, 3);
     AK_CHECK_EQ_INT(ak_lake_sink_commit(l), 1);
@@ -96,7 +96,7 @@ AK_TEST(append_delete_readd_and_commit_numbers)
     AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, -1, &err), 0);
     row(r, "b", 20002, "DE", 6);
     AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, 1, &err), 0);
-    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, 2, &rep, &err), 0);
+    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, &(ak_lake_mark_t){.commit = 2}, &rep, &err), 0);
     AK_CHECK_EQ_INT(rep.deleted, 2);
     AK_CHECK_EQ_INT(count("t1", "a", 1, &total), 1);
     AK_CHECK_EQ_INT(count("t1", "b", 5, &total), 0);
@@ -105,7 +105,7 @@ AK_TEST(append_delete_readd_and_commit_numbers)
 
     /* a publish that changed nothing still records its number */
     AK_CHECK_EQ_INT(ak_lake_sink_begin(l, false, &err), 0);
-    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, 3, &rep, &err), 0);
+    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, &(ak_lake_mark_t){.commit = 3}, &rep, &err), 0);
     AK_CHECK(rep.snapshot_id >= 0);
     AK_CHECK_EQ_INT(ak_lake_sink_commit(l), 3);
     AK_CHECK_EQ_INT(count("t1", "a", 1, &total), 1);
@@ -114,7 +114,7 @@ AK_TEST(append_delete_readd_and_commit_numbers)
     AK_CHECK_EQ_INT(ak_lake_sink_begin(l, true, &err), 0);
     row(r, "c", 20003, "US", 9);
     AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, 1, &err), 0);
-    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, 4, &rep, &err), 0);
+    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, &(ak_lake_mark_t){.commit = 4}, &rep, &err), 0);
     AK_CHECK(rep.replaced);
     AK_CHECK_EQ_INT(count("t1", "c", 9, &total), 1);
     AK_CHECK_EQ_INT(total, 1);

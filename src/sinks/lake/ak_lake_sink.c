@@ -20,8 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define AK_LAKE_SEQ_PROP "akili.commit-seq"
-
 /* One Parquet file being written: the data or the deletes of a partition. */
 typedef struct lfile {
     bool del;
@@ -311,7 +309,7 @@ int ak_lake_sink_put(ak_lake_sink_t *l, const ak_val_t *row, int64_t w, ak_err_t
     return 0;
 }
 
-int ak_lake_sink_finish(ak_lake_sink_t *l, int64_t commit, ak_lake_report_t *rep, ak_err_t *err)
+int ak_lake_sink_finish(ak_lake_sink_t *l, const ak_lake_mark_t *m, ak_lake_report_t *rep, ak_err_t *err)
 {
     memset(rep, 0, sizeof *rep);
     rep->snapshot_id = -1;
@@ -366,15 +364,22 @@ int ak_lake_sink_finish(ak_lake_sink_t *l, int64_t commit, ak_lake_report_t *rep
             rm[i] = ak_ice_scan_file(live, i)->f.path;
     }
     char seq[24];
-    snprintf(seq, sizeof seq, "%" PRId64, commit);
-    const char *props[] = {AK_LAKE_SEQ_PROP, seq};
+    snprintf(seq, sizeof seq, "%" PRId64, m->commit);
+    const char *props[8] = {AK_LAKE_SEQ_PROP, seq};
+    size_t np = 2;
+    const char *opt[] = {AK_LAKE_VERSION_PROP, m->version, AK_LAKE_INPUTS_PROP, m->inputs, AK_LAKE_LOGS_PROP, m->logs};
+    for (size_t i = 0; i < 6; i += 2)
+        if (opt[i + 1]) {
+            props[np++] = opt[i];
+            props[np++] = opt[i + 1];
+        }
     ak_ice_commit_t cm = {.op = (has_del || nrm) ? AK_ICE_OP_OVERWRITE : AK_ICE_OP_APPEND,
                           .add = add,
                           .n_add = l->nfiles,
                           .remove = rm,
                           .n_remove = nrm,
                           .props = props,
-                          .n_props = 1};
+                          .n_props = np / 2};
     /* the files are durable; the snapshot is not yet */
     ak_io_crash_point("lake-commit");
     ak_ice_stats_t st;

@@ -60,12 +60,28 @@ const char *ak_lake_sink_dir(const ak_lake_sink_t *l);
 /* The commit number of the newest snapshot that has one (0: none). */
 int64_t ak_lake_sink_commit(const ak_lake_sink_t *l);
 
+/* What a snapshot records of the serving publish it follows, in its
+ * summary (`akili.commit-seq`, `akili.version`, `akili.inputs`,
+ * `akili.logs`): enough to rebuild the serving table from the lake and
+ * have a restart carry on from it. */
+typedef struct ak_lake_mark {
+    int64_t commit;                   /* the serving table's commit number */
+    const char *version;              /* product version (NULL: none) */
+    const char *inputs;               /* input positions, JSON (NULL: none) */
+    const char *logs;                 /* the engine's input log lengths (NULL: none) */
+} ak_lake_mark_t;
+
+#define AK_LAKE_SEQ_PROP "akili.commit-seq"
+#define AK_LAKE_VERSION_PROP "akili.version"
+#define AK_LAKE_INPUTS_PROP "akili.inputs"
+#define AK_LAKE_LOGS_PROP "akili.logs"
+
 /* One snapshot: begin, then rows (w > 0: w copies added; w < 0: the row
- * deleted, every copy), then finish with the serving commit number, or
+ * deleted, every copy), then finish with the serving publish's mark, or
  * abort.  replace: the snapshot removes every live file first. */
 int ak_lake_sink_begin(ak_lake_sink_t *l, bool replace, ak_err_t *err);
 int ak_lake_sink_put(ak_lake_sink_t *l, const ak_val_t *row, int64_t w, ak_err_t *err);
-int ak_lake_sink_finish(ak_lake_sink_t *l, int64_t commit, ak_lake_report_t *rep, ak_err_t *err);
+int ak_lake_sink_finish(ak_lake_sink_t *l, const ak_lake_mark_t *m, ak_lake_report_t *rep, ak_err_t *err);
 void ak_lake_sink_abort(ak_lake_sink_t *l);
 
 /* Catching up: the table's rows (at the current snapshot) as a relation

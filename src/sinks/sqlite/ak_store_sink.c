@@ -400,9 +400,20 @@ static int lake_stage(ak_store_sink_t *s, ak_kbag_t *bag, bool full, ak_store_tx
 }
 
 /* Brings a lake that is not at the table's commit number to the table's
- * rows: one snapshot of the difference. */
-static int lake_catch_up(ak_store_sink_t *s, ak_err_t *err)
+ * rows: one snapshot of the difference, marked m (NULL: the mark the
+ * serving table records). */
+static int lake_catch_up(ak_store_sink_t *s, const ak_lake_mark_t *m, ak_err_t *err)
 {
+    ak_store_table_t ti = {0};
+    ak_lake_mark_t tm = {.commit = s->commit};
+    if (!m) {
+        if (ak_store_info(s->o.store, s->name, &ti, err) < 0)
+            return -1;
+        tm.version = ti.version;
+        tm.inputs = ti.inputs;
+        tm.logs = ti.logs;
+        m = &tm;
+    }
     ak_rel_t *lr = NULL, *sr = NULL;
     ak_kbag_t *net = ak_kbag_new(0, s->o.ncols), *srv = ak_kbag_new(0, s->o.ncols);
     ak_store_table_t info = {.ncols = s->o.ncols, .names = (char **)s->o.names, .types = (ak_type_t *)s->o.types};
@@ -439,7 +450,7 @@ static int lake_catch_up(ak_store_sink_t *s, ak_err_t *err)
             goto done;
     }
     ak_lake_report_t rep;
-    if (ak_lake_sink_finish(s->lake, s->commit, &rep, err))
+    if (ak_lake_sink_finish(s->lake, m, &rep, err))
         goto done;
     ak_log_info(s->name, "lake table %s caught up with the serving table (commit %lld: %lld rows added, %lld deleted)",
                 ak_lake_sink_dir(s->lake), (long long)s->commit, (long long)rep.inserted, (long long)rep.deleted);
@@ -454,18 +465,20 @@ done:
     ak_rel_free(sr);
     ak_kbag_free(net);
     ak_kbag_free(srv);
+    ak_store_info_free(&ti);
     return rc;
 }
 
-/* After a serving commit: the lake snapshot of the same changes, or a
- * catch-up when the lake was not at the previous number. */
-static void lake_follow(ak_store_sink_t *s, bool staged, int64_t stage_us)
+/* After a serving commit (marked m; NULL: read the table's mark): the
+ * lake snapshot of the same changes, or a catch-up when the lake was not
+ * at the previous number. */
+static void lake_follow(ak_store_sink_t *s, const ak_lake_mark_t *m, bool staged, int64_t stage_us)
 {
     ak_err_t e;
     ak_lake_report_t rep;
     int64_t t0 = ak_mono_us();
-    if (staged ? ak_lake_sink_finish(s->lake, s->commit, &rep, &e)
-               : (ak_lake_sink_commit(s->lake) != s->commit && lake_catch_up(s, &e)))
+    if (staged ? ak_lake_sink_finish(s->lake, m, &rep, &e)
+               : (ak_lake_sink_commit(s->lake) != s->commit && lake_catch_up(s, m, &e)))
         lake_warn(s, &e);
     else if (staged)
         ak_log_debug("lake", "%s: snapshot of commit %lld: %lld rows added, %lld deleted, %lld files, %.2f MB; "
@@ -517,7 +530,7 @@ static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, 
     s->published = true;
     rep->rows = s->rows;
     if (s->lake)
-        lake_follow(s, staged, stage_us);
+        lake_follow(s, &(ak_lake_mark_t){s->commit, version, inputs, logs}, staged, stage_us);
     return 0;
 }
 
@@ -778,7 +791,7 @@ int ak_store_sink_adopt(ak_store_sink_t *s, ak_err_t *err)
         return -1;
     s->published = true;
     if (s->lake)
-        lake_follow(s, false, 0); /* a restart after a crash between the two commits */
+        lake_follow(s, NULL, false, 0); /* a restart after a crash between the two commits */
     return 0;
 }
 
