@@ -122,8 +122,21 @@ typedef struct ak_partition {
  * and in *base_len the length of <column>; AK_TU_INVALID for other names. */
 ak_tunit_t ak_partition_derived(const char *name, size_t *base_len);
 
+/* output.lake: how the Iceberg table is written and kept (format: iceberg). */
+typedef enum ak_lake_codec { AK_LAKE_ZSTD = 0, AK_LAKE_SNAPPY, AK_LAKE_UNCOMPRESSED } ak_lake_codec_t;
+typedef struct ak_lake_cfg {
+    ak_lake_codec_t codec;
+    bool compaction;
+    int64_t compact_files;       /* files in a partition that get it rewritten */
+    int64_t target_file_bytes;   /* files below this are small */
+    int64_t snapshot_age_us;     /* older snapshots expire */
+    int64_t keep_snapshots;      /* ... but this many are always kept */
+    int64_t expire_every_us;     /* how often expiry runs */
+} ak_lake_cfg_t;
+
 typedef struct ak_output {
     ak_output_format_t format;
+    ak_lake_cfg_t lake;
     ak_partition_t *partition_key;
     size_t n_partition_key;
     bool has_retention;

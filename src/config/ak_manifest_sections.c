@@ -111,6 +111,27 @@ static const ak_option_t output_opts[] = {
      "The warehouse folder of the Iceberg table (`format: iceberg`): a path or a `file://` URI; the table is "
      "`<warehouse>/<namespace>/<product>`. Default: `$AKILI_HOME/lake`."},
     {"schema", AK_OPT_LIST, NULL, "The published columns, in order (see `output.schema[]`)."},
+    {"lake", AK_OPT_MAP, NULL, "How the Iceberg table is written and maintained (see `output.lake`)."},
+};
+
+static const ak_option_t lake_opts[] = {
+    {"compression", AK_OPT_ENUM, "zstd", "Parquet compression of data and delete files: `zstd`, `snappy` or `none`.", 0,
+     "zstd|snappy|none"},
+    {"compaction", AK_OPT_BOOL, "true",
+     "After a publish, rewrite the partitions that gathered `compact_files` small files into one file each, with "
+     "their delete files applied (a `replace` snapshot; the rows do not change). A few partitions per publish, on "
+     "the publishing thread."},
+    {"compact_files", AK_OPT_INT, "8",
+     "How many files (data files below `target_file_size`, and delete files) a partition gathers before it is "
+     "rewritten.",
+     0, NULL, 2, 100000},
+    {"target_file_size", AK_OPT_MEMORY, "128Mi", "Data files at least this large are left alone by compaction."},
+    {"snapshot_retention", AK_OPT_DURATION, "10m",
+     "Snapshots older than this expire: they leave the metadata and the files only they used are deleted. Readers "
+     "of an older snapshot must finish within this time. Bare numbers are seconds."},
+    {"keep_snapshots", AK_OPT_INT, "10", "Snapshots always kept, however old (the newest ones).", 0, NULL, 1, 1000000},
+    {"expire_interval", AK_OPT_DURATION, "1m", "How often snapshot expiry runs (after a publish). Bare numbers are "
+                                               "seconds."},
 };
 
 static const ak_option_t retention_opts[] = {
@@ -217,7 +238,13 @@ const ak__mtable_t ak__manifest_tables[] = {
           "snapshot summary (`akili.commit-seq`). `akili lake scan NAME` prints the table's rows and "
           "`akili lake snapshots NAME` its snapshots.",
           output_opts),
-    TABLE("output.retention", "Optional.", retention_opts),
+    TABLE("output.retention",
+          "Optional. With `policy: delete` rows older than `days` leave the serving table; in the Iceberg table "
+          "(`format: iceberg`) a partition of `<column>_date` (or `_day`, `_hour`, `_month`, `_year`) of the "
+          "retention column that lies wholly before the horizon is dropped by metadata alone (its files leave "
+          "the snapshot; nothing is rewritten), other expired rows become equality deletes.",
+          retention_opts),
+    TABLE("output.lake", "Optional; every key has a default. Used with `format: iceberg`.", lake_opts),
     TABLE("output.schema[]", "One entry per published column.", out_column_opts),
     TABLE("quality", "Optional.", quality_opts),
     TABLE("quality.checks[]", "One entry per check.", check_opts),
@@ -746,6 +773,17 @@ int ak__load_output(ak__mctx_t *c, const ak_cfg_node_t *v)
         o->retention_policy = (ak_retention_policy_t)e;
         o->has_retention = true;
     }
+    const ak_cfg_node_t *lk = ak_cfg_get(v, "lake");
+    ak_optset_t l = AK_OPTSET(lake_opts, ak_cfg_is_null(lk) ? NULL : lk, "output lake");
+    if (ak_optset_validate(&l, c->err) || ak_opt_enum(&l, "compression", &e, c->err) ||
+        ak_opt_bool(&l, "compaction", &o->lake.compaction, c->err) ||
+        ak_opt_int(&l, "compact_files", &o->lake.compact_files, c->err) ||
+        ak_opt_memory(&l, "target_file_size", &o->lake.target_file_bytes, c->err) ||
+        ak_opt_duration(&l, "snapshot_retention", &o->lake.snapshot_age_us, c->err) ||
+        ak_opt_int(&l, "keep_snapshots", &o->lake.keep_snapshots, c->err) ||
+        ak_opt_duration(&l, "expire_interval", &o->lake.expire_every_us, c->err))
+        return -1;
+    o->lake.codec = (ak_lake_codec_t)e;
     const ak_cfg_node_t *schema = ak_cfg_get(v, "schema");
     if (opt_str(c, &s, "warehouse", &o->warehouse) || load_out_schema(c, o, ak_cfg_is_null(schema) ? NULL : schema) ||
         load_partitions(c, o, &s) || opt_list(c, &s, "primary_key", &o->primary_key, &o->n_primary_key))

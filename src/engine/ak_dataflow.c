@@ -4,6 +4,7 @@
 #include "ak_alloc.h"
 #include "ak_io.h"
 #include "ak_log.h"
+#include "ak_parquet.h"
 #include "ak_time.h"
 
 #include <stdio.h>
@@ -265,8 +266,36 @@ int ak__dataflow_sink(ak_dataflow_t *df, ak_store_t *store, ak_err_t *err)
     }
     for (size_t i = 0; i < o->n_partition_key; i++)
         pk[i] = o->partition_key[i].name;
-    ak_lake_sink_opts_t lo = {wh, df->rt->prod.namespace_, df->rt->prod.name, so.ncols, so.names, so.types, pk,
-                              o->n_partition_key};
+    ak_lake_sink_opts_t lo = {.warehouse = wh,
+                              .ns = df->rt->prod.namespace_,
+                              .name = df->rt->prod.name,
+                              .ncols = so.ncols,
+                              .names = so.names,
+                              .types = so.types,
+                              .partition_key = pk,
+                              .n_partition_key = o->n_partition_key,
+                              .codec = o->lake.codec == AK_LAKE_SNAPPY         ? AK_PQ_SNAPPY
+                                       : o->lake.codec == AK_LAKE_UNCOMPRESSED ? AK_PQ_UNCOMPRESSED
+                                                                               : AK_PQ_ZSTD,
+                              .retention_column = df->retain ? so.names[df->retain_col] : NULL,
+                              .maint = {o->lake.compaction, o->lake.compact_files, o->lake.target_file_bytes,
+                                        o->lake.snapshot_age_us, o->lake.keep_snapshots, o->lake.expire_every_us}};
+    /* the table's sort order: the serving sort key, where its columns are output columns */
+    const ak_manifest_t *mf = df->rt->m;
+    for (size_t i = 0; i < mf->serving.n_modes && !lo.n_sort_key; i++)
+        for (size_t k = 0; k < mf->serving.modes[i].n_indexes && !lo.n_sort_key; k++) {
+            const ak_index_t *ix = &mf->serving.modes[i].indexes[k];
+            bool fits = ix->type == AK_INDEX_SORT_KEY && ix->n_columns > 0;
+            for (size_t c = 0; c < ix->n_columns && fits; c++) {
+                fits = false;
+                for (int j = 0; j < so.ncols; j++)
+                    fits |= strcmp(ix->columns[c], so.names[j]) == 0;
+            }
+            if (fits) {
+                lo.sort_key = (const char *const *)ix->columns;
+                lo.n_sort_key = ix->n_columns;
+            }
+        }
     ak_lake_sink_t *lake;
     ak_err_t le;
     if (ak_lake_sink_open(&lo, &lake, &le) == 0)
@@ -325,6 +354,8 @@ int ak__dataflow_step(ak_dataflow_t *df, int64_t now_us, ak_err_t *err)
         }
         if (ak_retain_apply(df->retain, d, &d, err))
             return ak_err_prefix(err, "output retention");
+        if (df->sink)
+            ak_store_sink_horizon(df->sink, ak_retain_horizon(df->retain));
     }
     df->changes = (int64_t)d->n;
     if (df->sink && ak_store_sink_stage(df->sink, d, err))

@@ -102,7 +102,7 @@ static int make_entry(cctx_t *c, const ak_ice_file_t *f, ak_ice_entry_t *e)
     e->content = f->content;
     e->rows = f->rows;
     e->bytes = f->bytes;
-    e->sort_order_id = f->content == AK_ICE_DATA ? t->sort_order_id : -1;
+    e->sort_order_id = f->content != AK_ICE_DATA ? -1 : f->sorted ? t->sort_order_id : 0;
     if (!(e->path = to_uri(c, f->path)))
         return ak_err_nomem(c->err);
     e->part = ak_arena_zalloc(&c->ar, (size_t)(t->npf ? t->npf : 1) * sizeof *e->part);

@@ -6,7 +6,9 @@
  * is committed, and only inside the table's own folder: a crash leaves at
  * worst unreferenced files, never a reference to a missing one.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -225,6 +227,27 @@ static int64_t part_end_us(ak_ice_tr_t tr, ak_itype_t src, const ak_val_t *v)
     }
 }
 
+int ak_ice_time_partition(const ak_ice_table_t *t, int col)
+{
+    if (col < 0 || col >= t->ncols)
+        return -1;
+    for (int i = 0; i < t->npf; i++) {
+        if (t->pf[i].src != t->colmap[col])
+            continue;
+        ak_itype_t src = t->fields[t->pf[i].src].type;
+        if (t->pf[i].tr != AK_TR_IDENTITY || src == AK_IT_DATE || src == AK_IT_TIMESTAMP || src == AK_IT_TIMESTAMPTZ)
+            return i;
+    }
+    return -1;
+}
+
+bool ak_ice_partition_before(const ak_ice_table_t *t, int pf, const ak_val_t *part, int64_t horizon_us)
+{
+    if (pf < 0 || pf >= t->npf || part[pf].type == AK_NULL)
+        return false;
+    return part_end_us(t->pf[pf].tr, t->fields[t->pf[pf].src].type, &part[pf]) <= horizon_us;
+}
+
 int ak_ice_drop_before(ak_ice_table_t *t, int64_t horizon_us, ak_ice_stats_t *st, ak_err_t *err)
 {
     ak_ice_stats_t local;
@@ -233,6 +256,8 @@ int ak_ice_drop_before(ak_ice_table_t *t, int64_t horizon_us, ak_ice_stats_t *st
     memset(st, 0, sizeof *st);
     st->snapshot_id = -1;
     int tp = -1;
+    for (int i = 0; i < t->ncols && tp < 0; i++)
+        tp = ak_ice_time_partition(t, i);
     for (int i = 0; i < t->npf && tp < 0; i++) {
         ak_itype_t src = t->fields[t->pf[i].src].type;
         if (t->pf[i].tr != AK_TR_IDENTITY || src == AK_IT_DATE || src == AK_IT_TIMESTAMP || src == AK_IT_TIMESTAMPTZ)
@@ -252,11 +277,9 @@ int ak_ice_drop_before(ak_ice_table_t *t, int64_t horizon_us, ak_ice_stats_t *st
         ak_ice_scan_free(sc);
         return ak_err_nomem(err);
     }
-    ak_itype_t src = t->fields[t->pf[tp].src].type;
     for (size_t i = 0; i < n; i++) {
         const ak_ice_live_t *l = ak_ice_scan_file(sc, i);
-        const ak_val_t *v = &l->f.partition[tp];
-        if (v->type != AK_NULL && part_end_us(t->pf[tp].tr, src, v) <= horizon_us)
+        if (ak_ice_partition_before(t, tp, l->f.partition, horizon_us))
             rm[nrm++] = l->uri;
     }
     int rc = 0;
@@ -266,5 +289,87 @@ int ak_ice_drop_before(ak_ice_table_t *t, int64_t horizon_us, ak_ice_stats_t *st
     }
     ak_free(rm);
     ak_ice_scan_free(sc);
+    return rc;
+}
+
+/* ---- orphans ---- */
+
+typedef struct orphans {
+    const ak_ice_table_t *t;
+    const ak_ice_sset_t *lists, *mans, *files;
+    int64_t older_than_ms, deleted;
+    int depth;
+} orphans_t;
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && memcmp(s + n - k, suf, k) == 0;
+}
+
+/* Walks a folder of the table (bounded depth: partition folders nest one
+ * level per partition field), deleting unreferenced Parquet and Avro files. */
+static void orphan_walk(orphans_t *o, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    char path[AK_ICE_MAX_PATH + 256], uri[AK_ICE_MAX_PATH + 264];
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat sb;
+        if (n < 0 || (size_t)n >= sizeof path || lstat(path, &sb))
+            continue;
+        if (S_ISDIR(sb.st_mode)) {
+            if (o->depth < AK_ICE_MAX_FIELDS) {
+                o->depth++;
+                orphan_walk(o, path);
+                o->depth--;
+            }
+            continue;
+        }
+        bool pq = has_suffix(de->d_name, ".parquet"), av = has_suffix(de->d_name, ".avro");
+        if (!S_ISREG(sb.st_mode) || (!pq && !av))
+            continue;
+        int64_t mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+        if (mtime_ms >= o->older_than_ms)
+            continue;
+        snprintf(uri, sizeof uri, "file://%s", path);
+        if (ak__ice_sset_has(o->files, uri) || ak__ice_sset_has(o->lists, uri) || ak__ice_sset_has(o->mans, uri))
+            continue;
+        if (unlink(path) == 0)
+            o->deleted++;
+    }
+    closedir(d);
+}
+
+int ak_ice_remove_orphans(ak_ice_table_t *t, int64_t older_than_ms, ak_ice_stats_t *st, ak_err_t *err)
+{
+    ak_ice_stats_t local;
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof *st);
+    st->snapshot_id = t->current;
+    ak_ice_sset_t lists = {0}, mans = {0}, files = {0};
+    int rc = 0;
+    /* a snapshot whose files cannot be read keeps everything: nothing is
+     * known to be unreferenced then */
+    for (size_t i = 0; i < t->nsnaps && rc == 0; i++)
+        rc = collect(t, &t->snaps[i], &lists, &mans, &files, false, false, err);
+    if (rc == 0) {
+        char dir[AK_ICE_MAX_PATH + 16];
+        orphans_t o = {t, &lists, &mans, &files, older_than_ms, 0, 0};
+        snprintf(dir, sizeof dir, "%s/data", t->dir);
+        orphan_walk(&o, dir);
+        snprintf(dir, sizeof dir, "%s/metadata", t->dir);
+        orphan_walk(&o, dir);
+        st->files_deleted = o.deleted;
+    }
+    ak__ice_sset_free(&lists);
+    ak__ice_sset_free(&mans);
+    ak__ice_sset_free(&files);
     return rc;
 }

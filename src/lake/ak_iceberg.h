@@ -60,6 +60,7 @@ typedef struct ak_ice_file {
     const ak_ice_colstat_t *cols;
     const int32_t *equality_ids;
     int n_equality;
+    bool sorted;                  /* data file rows in the table's sort order (else recorded unsorted) */
 } ak_ice_file_t;
 
 typedef struct ak_ice_opts {
@@ -160,5 +161,18 @@ int ak_ice_expire(ak_ice_table_t *t, int64_t older_than_ms, int keep_last, int k
  * TIMESTAMP in µs).  Needs a time partition field; NULL partitions stay.
  * st->snapshot_id is -1 if nothing was old enough. */
 int ak_ice_drop_before(ak_ice_table_t *t, int64_t horizon_us, ak_ice_stats_t *st, ak_err_t *err);
+/* The partition field (index) that is a time of column `col` of the opened
+ * schema (a day/hour/month/year transform, or identity of a date or
+ * timestamp); -1 if none. */
+int ak_ice_time_partition(const ak_ice_table_t *t, int col);
+/* Whether partition values `part` (as ak_ice_partition_of gives them) lie
+ * wholly before horizon_us on time partition field `pf` (NULL: never). */
+bool ak_ice_partition_before(const ak_ice_table_t *t, int pf, const ak_val_t *part, int64_t horizon_us);
+/* Deletes the files in the table's data/ and metadata/ folders that no
+ * snapshot references (Parquet and Avro files a crash left between writing
+ * them and committing, or between a commit and deleting what it replaced),
+ * if last modified before older_than_ms.  Only for the table's one writer:
+ * a file another writer has yet to commit would go too. */
+int ak_ice_remove_orphans(ak_ice_table_t *t, int64_t older_than_ms, ak_ice_stats_t *st, ak_err_t *err);
 
 #endif

@@ -43,7 +43,7 @@ spec.loader.exec_module(H)
 # the window between the logs' fsync and the positions' commit, the serving
 # table's commit (before and after)
 POINTS = ["ckpt-write", "ckpt-commit", "ckpt-merge", "log-synced", "positions-committed", "sink-commit", "sink-committed",
-          "lake-commit"]
+          "lake-commit", "lake-compact"]
 # with a retention short enough for state compaction: in a compaction step,
 # and at the start of a rebuild from the logs (a change behind the horizon)
 COMPACTION_POINTS = ["compact", "rebuild"]

@@ -4,6 +4,7 @@
 #include "ak_alloc.h"
 #include "ak_iceberg.h"
 #include "ak_lake_sink.h"
+#include "ak_parquet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,110 @@ AK_TEST(append_delete_readd_and_commit_numbers)
     AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, 1, &err), 0);
     ak_lake_sink_abort(l);
     AK_CHECK_EQ_INT(count("t1", "c", 9, &total), 1);
+    ak_lake_sink_free(l);
+}
+
+/* A sink compacting partitions of 3 files, sorted by (session_start, views),
+ * dropping partitions of session_start before the horizon. */
+static ak_lake_sink_t *open_maint_sink(const char *name)
+{
+    static const char *const SORT[] = {"session_start", "views"};
+    ak_lake_sink_opts_t o = {.warehouse = root(),
+                             .ns = "analytics",
+                             .name = name,
+                             .ncols = 4,
+                             .names = NAMES,
+                             .types = TYPES,
+                             .partition_key = PKEY,
+                             .n_partition_key = 2,
+                             .sort_key = SORT,
+                             .n_sort_key = 2,
+                             .codec = AK_PQ_SNAPPY,
+                             .retention_column = "session_start",
+                             .maint = {true, 3, 1 << 20, 0, 2, 0}};
+    ak_lake_sink_t *l = NULL;
+    ak_err_t err;
+    if (ak_lake_sink_open(&o, &l, &err))
+        fprintf(stderr, "open: %s\n", err.msg);
+    return l;
+}
+
+AK_TEST(compaction_applies_deletes_sorts_and_keeps_the_mark)
+{
+    ak_lake_sink_t *l = open_maint_sink("t3");
+    AK_CHECK(l != NULL);
+    if (!l)
+        return;
+    ak_err_t err;
+    ak_lake_report_t rep;
+    ak_lake_maint_report_t mr;
+    ak_val_t r[4];
+    /* four publishes into one partition: views 40, 30, 20, 10 added; 30
+     * deleted again in the third; one row in another partition */
+    int64_t views[] = {40, 30, 20, 10};
+    for (int k = 0; k < 4; k++) {
+        AK_CHECK_EQ_INT(ak_lake_sink_begin(l, false, &err), 0);
+        row(r, "a", 20000, "KE", views[k]);
+        AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, 1, &err), 0);
+        if (k == 2) {
+            row(r, "a", 20000, "KE", 30);
+            AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, -1, &err), 0);
+        }
+        if (k == 0) {
+            row(r, "b", 20001, "DE", 1);
+            AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, 1, &err), 0);
+        }
+        AK_CHECK_EQ_INT(ak_lake_sink_finish(l, &(ak_lake_mark_t){.commit = k + 1, .logs = "[7]"}, &rep, &err), 0);
+    }
+    AK_CHECK_EQ_INT(ak_lake_sink_maintain(l, 4000000000000000LL, &mr, &err), 0);
+    AK_CHECK_EQ_INT(mr.partitions, 1);   /* KE: 4 data files and a delete file; DE: one file */
+    AK_CHECK_EQ_INT(mr.files_in, 5);
+    AK_CHECK_EQ_INT(mr.files_out, 1);
+    AK_CHECK_EQ_INT(mr.rows, 3);
+    AK_CHECK_EQ_INT(mr.snapshots_expired, 3); /* 5 snapshots, 2 kept */
+    AK_CHECK_EQ_INT(ak_lake_sink_commit(l), 4);
+    int64_t total = 0;
+    AK_CHECK_EQ_INT(count("t3", "a", 30, &total), 0);
+    AK_CHECK_EQ_INT(count("t3", "a", 10, &total), 1);
+    AK_CHECK_EQ_INT(total, 4);
+
+    /* the compacted file: sorted by views, recorded with the sort order */
+    ak_ice_opts_t io = {.warehouse = root(), .ns = "analytics", .name = "t3"};
+    ak_ice_table_t *t = NULL;
+    ak_ice_scan_t *sc = NULL;
+    AK_CHECK_EQ_INT(ak_ice_open(&io, &t, &err), 0);
+    AK_CHECK_EQ_INT(ak_ice_scan(t, -1, &sc, &err), 0);
+    AK_CHECK_EQ_INT(ak_ice_scan_count(sc), 2);
+    AK_CHECK(ak_ice_snapshot_prop(t, -1, "akili.logs") && strcmp(ak_ice_snapshot_prop(t, -1, "akili.logs"), "[7]") == 0);
+    for (size_t i = 0; i < ak_ice_scan_count(sc); i++) {
+        const ak_ice_live_t *f = ak_ice_scan_file(sc, i);
+        if (f->f.rows != 3)
+            continue;
+        ak_pq_file_t *pf = NULL;
+        AK_CHECK_EQ_INT(ak_pq_open(f->f.path, &pf, &err), 0);
+        int64_t want[] = {10, 20, 40}, k = 0;
+        ak_val_t v[4];
+        bool eof = false;
+        while (pf && ak_pq_next_row(pf, v, &eof, &err) == 0 && !eof && k < 3)
+            AK_CHECK_EQ_INT(v[3].i, want[k++]);
+        AK_CHECK_EQ_INT(k, 3);
+        ak_pq_close(pf);
+    }
+    ak_ice_scan_free(sc);
+
+    /* retention: a delete in a partition wholly before the horizon is not
+     * written; the partition's files leave instead */
+    AK_CHECK_EQ_INT(ak_lake_sink_begin(l, false, &err), 0);
+    ak_lake_sink_horizon(l, 20001LL * 86400000000LL);
+    row(r, "a", 20000, "KE", 10);
+    AK_CHECK_EQ_INT(ak_lake_sink_put(l, r, -1, &err), 0);
+    AK_CHECK_EQ_INT(ak_lake_sink_finish(l, &(ak_lake_mark_t){.commit = 5}, &rep, &err), 0);
+    AK_CHECK_EQ_INT(rep.files, 0);
+    AK_CHECK_EQ_INT(rep.expired_rows, 1);
+    AK_CHECK_EQ_INT(rep.dropped_files, 1);
+    AK_CHECK_EQ_INT(count("t3", "a", 20, &total), 0);
+    AK_CHECK_EQ_INT(total, 1); /* b, in day 20001, stays */
+    ak_ice_close(t);
     ak_lake_sink_free(l);
 }
 

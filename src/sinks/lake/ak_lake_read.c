@@ -1,5 +1,6 @@
 /* ak_lake_read.c - the rows of an Iceberg table: live data files minus the
  * rows that equality deletes of later sequence numbers match. */
+#include "ak_lake_int.h"
 #include "ak_lake_sink.h"
 
 #include "ak_alloc.h"
@@ -78,61 +79,22 @@ static int copy_row(ak_arena_t *a, ak_val_t *dst, const ak_val_t *src, int n)
     return 0;
 }
 
-int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_t snapshot_id, int ncols,
-                 const char *const *names, const ak_type_t *types, ak_rel_t **out, ak_err_t *err)
+int ak__lake_read_files(const ak_ice_live_t *const *files, size_t nf, ak_rel_t *r, ak_err_t *err)
 {
-    *out = NULL;
-    ak_ice_opts_t io = {.warehouse = warehouse, .ns = ns, .name = name};
-    ak_ice_table_t *t = NULL;
-    ak_ice_scan_t *s = NULL;
+    int ncols = r->ncols;
     ak_pq_file_t *f = NULL;
-    ak_rel_t *r = NULL;
     ak_arena_t ar;
     ak_arena_init(&ar, 64 * 1024);
     ak_hidx_t dh = {0};
     delrow_t *dels = NULL;
     size_t ndel = 0, cap_del = 0;
-    rctx_t c = {ncols, names, types, NULL, NULL, NULL};
-    const char **tn = NULL;
-    ak_type_t *tt = NULL;
+    rctx_t c = {ncols, (const char *const *)r->names, r->types, NULL, NULL, NULL};
     int rc = -1;
-    if (ak_ice_open(&io, &t, err)) {
-        ak_err_prefix(err, "lake table %s.%s", ns, name);
-        goto done;
-    }
-    if (snapshot_id >= 0 && ak_ice_current_snapshot(t) >= 0) {
-        bool found = false;
-        for (size_t i = 0; i < ak_ice_snapshot_count(t); i++)
-            found |= ak_ice_snapshot_id(t, i) == snapshot_id;
-        if (!found) {
-            ak_errf(err, AK_E_NOTFOUND, "lake table %s.%s has no snapshot %lld", ns, name, (long long)snapshot_id);
-            goto done;
-        }
-    }
-    if (ak_ice_scan(t, snapshot_id, &s, err))
-        goto done;
-    if (!names) {
-        /* the table's own columns */
-        ncols = c.ncols = ak_ice_ncolumns(t);
-        if (!(tn = ak_calloc((size_t)ncols + 1, sizeof *tn)) || !(tt = ak_calloc((size_t)ncols + 1, sizeof *tt)))
-            goto nomem;
-        for (int i = 0; i < ncols; i++) {
-            tn[i] = ak_ice_column_name(t, i);
-            if ((tt[i] = ak_ice_column_type(t, i)) == AK_TYPE__COUNT) {
-                ak_errf(err, AK_E_UNSUPPORTED, "lake table %s.%s: column `%s` has a type akili does not read", ns,
-                        name, tn[i]);
-                goto done;
-            }
-        }
-        names = c.names = tn;
-        types = c.types = tt;
-    }
-    if (!(c.row = ak_calloc((size_t)ncols + 1, sizeof *c.row)) || !(r = ak_rel_new(ncols, names, types)))
+    if (!(c.row = ak_calloc((size_t)ncols + 1, sizeof *c.row)))
         goto nomem;
-    size_t nf = ak_ice_scan_count(s);
     /* equality deletes first (on every column: what the lake sink writes) */
     for (size_t i = 0; i < nf; i++) {
-        const ak_ice_live_t *lf = ak_ice_scan_file(s, i);
+        const ak_ice_live_t *lf = files[i];
         if (lf->f.content != AK_ICE_EQ_DELETES)
             continue;
         if (open_file(&c, lf->f.path, &f, err))
@@ -160,10 +122,10 @@ int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_
         f = NULL;
     }
     for (size_t i = 0; i < nf; i++) {
-        const ak_ice_live_t *lf = ak_ice_scan_file(s, i);
+        const ak_ice_live_t *lf = files[i];
         if (lf->f.content == AK_ICE_POS_DELETES) {
-            ak_errf(err, AK_E_UNSUPPORTED, "lake table %s.%s has position delete files, which this reader does not "
-                                           "apply", ns, name);
+            ak_errf(err, AK_E_UNSUPPORTED, "%s is a position delete file, which this reader does not apply",
+                    lf->f.path);
             goto done;
         }
         if (lf->f.content != AK_ICE_DATA)
@@ -186,6 +148,73 @@ int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_
         ak_pq_close(f);
         f = NULL;
     }
+    rc = 0;
+    goto done;
+nomem:
+    ak_err_nomem(err);
+done:
+    ak_pq_close(f);
+    ak_hidx_free(&dh);
+    ak_free(dels);
+    ak_arena_free(&ar);
+    ak_free(c.row);
+    ak_free(c.map);
+    ak_free(c.frow);
+    return rc;
+}
+
+int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_t snapshot_id, int ncols,
+                 const char *const *names, const ak_type_t *types, ak_rel_t **out, ak_err_t *err)
+{
+    *out = NULL;
+    ak_ice_opts_t io = {.warehouse = warehouse, .ns = ns, .name = name};
+    ak_ice_table_t *t = NULL;
+    ak_ice_scan_t *s = NULL;
+    ak_rel_t *r = NULL;
+    const char **tn = NULL;
+    ak_type_t *tt = NULL;
+    const ak_ice_live_t **files = NULL;
+    int rc = -1;
+    if (ak_ice_open(&io, &t, err)) {
+        ak_err_prefix(err, "lake table %s.%s", ns, name);
+        goto done;
+    }
+    if (snapshot_id >= 0 && ak_ice_current_snapshot(t) >= 0) {
+        bool found = false;
+        for (size_t i = 0; i < ak_ice_snapshot_count(t); i++)
+            found |= ak_ice_snapshot_id(t, i) == snapshot_id;
+        if (!found) {
+            ak_errf(err, AK_E_NOTFOUND, "lake table %s.%s has no snapshot %lld", ns, name, (long long)snapshot_id);
+            goto done;
+        }
+    }
+    if (ak_ice_scan(t, snapshot_id, &s, err))
+        goto done;
+    if (!names) {
+        /* the table's own columns */
+        ncols = ak_ice_ncolumns(t);
+        if (!(tn = ak_calloc((size_t)ncols + 1, sizeof *tn)) || !(tt = ak_calloc((size_t)ncols + 1, sizeof *tt)))
+            goto nomem;
+        for (int i = 0; i < ncols; i++) {
+            tn[i] = ak_ice_column_name(t, i);
+            if ((tt[i] = ak_ice_column_type(t, i)) == AK_TYPE__COUNT) {
+                ak_errf(err, AK_E_UNSUPPORTED, "lake table %s.%s: column `%s` has a type akili does not read", ns,
+                        name, tn[i]);
+                goto done;
+            }
+        }
+        names = tn;
+        types = tt;
+    }
+    size_t nf = ak_ice_scan_count(s);
+    if (!(r = ak_rel_new(ncols, names, types)) || !(files = ak_calloc(nf + 1, sizeof *files)))
+        goto nomem;
+    for (size_t i = 0; i < nf; i++)
+        files[i] = ak_ice_scan_file(s, i);
+    if (ak__lake_read_files(files, nf, r, err)) {
+        ak_err_prefix(err, "lake table %s.%s", ns, name);
+        goto done;
+    }
     *out = r;
     r = NULL;
     rc = 0;
@@ -193,16 +222,10 @@ int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_
 nomem:
     ak_err_nomem(err);
 done:
-    ak_pq_close(f);
+    ak_free(files);
     ak_rel_free(r);
     ak_ice_scan_free(s);
     ak_ice_close(t);
-    ak_hidx_free(&dh);
-    ak_free(dels);
-    ak_arena_free(&ar);
-    ak_free(c.row);
-    ak_free(c.map);
-    ak_free(c.frow);
     ak_free(tn);
     ak_free(tt);
     return rc;

@@ -1,5 +1,6 @@
 /* ak_lake_sink.c - publishing changes as Iceberg snapshots of Parquet data
  * and equality-delete files. */
+#include "ak_lake_int.h"
 #include "ak_lake_sink.h"
 
 #include "ak_alloc.h"
@@ -8,6 +9,8 @@
 #include "ak_delta.h"
 #include "ak_hidx.h"
 #include "ak_iceberg.h"
+#include "ak_log.h"
+#include "ak_time.h"
 #include "ak_io.h"
 #include "ak_parquet.h"
 #include "ak_record.h"
@@ -20,34 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* One Parquet file being written: the data or the deletes of a partition. */
-typedef struct lfile {
-    bool del;
-    ak_val_t *part;           /* npart values (TEXT in the batch arena) */
-    uint64_t h;
-    char *rel;                /* "data/..." */
-    ak_pq_writer_t *w;
-    ak_pq_stats_t st;
-    int64_t rows;
-} lfile_t;
-
-struct ak_lake_sink {
-    ak_ice_table_t *t;
-    int ncols, npart;
-    char **names;
-    ak_type_t *types;
-    ak_pq_col_t *pcols;
-    int32_t *ids;
-    /* the snapshot being built */
-    bool open, replace;
-    lfile_t *files;
-    size_t nfiles, cap_files;
-    ak_hidx_t byp;            /* hash of (kind, partition) -> file */
-    ak_arena_t ar;
-    ak_val_t *pv, *conv;      /* scratch: partition values, a converted row */
-    int64_t inserted, deleted;
-};
-
 static void free_cols(ak_lake_sink_t *l)
 {
     for (int i = 0; l->names && i < l->ncols; i++)
@@ -58,6 +33,7 @@ static void free_cols(ak_lake_sink_t *l)
     ak_free(l->ids);
     ak_free(l->pv);
     ak_free(l->conv);
+    ak_free(l->sort_cols);
 }
 
 int ak_lake_sink_open(const ak_lake_sink_opts_t *o, ak_lake_sink_t **out, ak_err_t *err)
@@ -68,6 +44,10 @@ int ak_lake_sink_open(const ak_lake_sink_opts_t *o, ak_lake_sink_t **out, ak_err
         return ak_err_nomem(err);
     ak_arena_init(&l->ar, 16 * 1024);
     l->ncols = o->ncols;
+    l->tpart = -1;
+    l->horizon = l->dropped_to = INT64_MIN;
+    l->codec = o->codec;
+    l->maint = o->maint;
     ak_schema_t sc = {0};
     int rc = -1;
     l->names = ak_calloc((size_t)o->ncols + 1, sizeof *l->names);
@@ -75,7 +55,8 @@ int ak_lake_sink_open(const ak_lake_sink_opts_t *o, ak_lake_sink_t **out, ak_err
     l->pcols = ak_calloc((size_t)o->ncols + 1, sizeof *l->pcols);
     l->ids = ak_calloc((size_t)o->ncols + 1, sizeof *l->ids);
     l->conv = ak_calloc((size_t)o->ncols + 1, sizeof *l->conv);
-    if (!l->names || !l->types || !l->pcols || !l->ids || !l->conv)
+    l->sort_cols = ak_calloc(o->n_sort_key + 1, sizeof *l->sort_cols);
+    if (!l->names || !l->types || !l->pcols || !l->ids || !l->conv || !l->sort_cols)
         goto nomem;
     for (int i = 0; i < o->ncols; i++) {
         if (!(l->names[i] = ak_strdup(o->names[i])))
@@ -89,7 +70,9 @@ int ak_lake_sink_open(const ak_lake_sink_opts_t *o, ak_lake_sink_t **out, ak_err
                         .name = o->name,
                         .schema = &sc,
                         .partition_key = o->partition_key,
-                        .n_partition_key = o->n_partition_key};
+                        .n_partition_key = o->n_partition_key,
+                        .sort_key = o->sort_key,
+                        .n_sort_key = o->n_sort_key};
     if (ak_ice_open(&io, &l->t, err)) {
         ak_err_prefix(err, "lake table %s.%s", o->ns, o->name);
         goto done;
@@ -100,7 +83,24 @@ int ak_lake_sink_open(const ak_lake_sink_opts_t *o, ak_lake_sink_t **out, ak_err
     for (int i = 0; i < o->ncols; i++) {
         l->ids[i] = ak_ice_field_id(l->t, i);
         l->pcols[i] = (ak_pq_col_t){l->names[i], o->types[i], false, l->ids[i]};
+        if (o->retention_column && strcmp(o->retention_column, o->names[i]) == 0)
+            l->tpart = ak_ice_time_partition(l->t, i);
+        for (size_t k = 0; k < o->n_sort_key; k++)
+            if (strcmp(o->sort_key[k], o->names[i]) == 0) {
+                l->sort_cols[k] = i;
+                l->nsort++;
+            }
     }
+    if ((size_t)l->nsort != o->n_sort_key)
+        l->nsort = 0; /* (the table layer refused an unknown column already) */
+    /* the product's run holds its lock: no other writer has files in flight */
+    ak_ice_stats_t st;
+    ak_err_t oe;
+    if (ak_ice_remove_orphans(l->t, ak_wall_us() / 1000, &st, &oe))
+        ak_log_warn("lake", "%s: looking for files a crash left: %s", ak_ice_dir(l->t), oe.msg);
+    else if (st.files_deleted)
+        ak_log_info("lake", "%s: removed %lld files no snapshot refers to (left by an interrupted write)",
+                    ak_ice_dir(l->t), (long long)st.files_deleted);
     rc = 0;
     goto done;
 nomem:
@@ -182,7 +182,8 @@ int ak_lake_sink_begin(ak_lake_sink_t *l, bool replace, ak_err_t *err)
     ak_lake_sink_abort(l);
     l->open = true;
     l->replace = replace;
-    l->inserted = l->deleted = 0;
+    l->inserted = l->deleted = l->skipped = 0;
+    l->horizon = INT64_MIN;
     (void)err;
     return 0;
 }
@@ -206,8 +207,7 @@ static const ak_val_t *conform(ak_lake_sink_t *l, const ak_val_t *row)
     return l->conv;
 }
 
-/* Creates the folders of path's parent (the partition's). */
-static int make_parent(const char *path, ak_err_t *err)
+int ak__lake_make_parent(const char *path, ak_err_t *err)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -276,15 +276,17 @@ static int file_for(ak_lake_sink_t *l, bool del, const ak_val_t *row, lfile_t **
     ak_buf_free(&rel);
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", ak_ice_dir(l->t), f->rel);
-    ak_pq_opts_t po = {.codec = AK_PQ_ZSTD};
+    ak_pq_opts_t po = {.codec = (ak_pq_codec_t)l->codec};
     l->nfiles++;
-    if (make_parent(path, err) || ak_pq_writer_open(path, l->pcols, l->ncols, &po, &f->w, err))
+    if (ak__lake_make_parent(path, err) || ak_pq_writer_open(path, l->pcols, l->ncols, &po, &f->w, err))
         return ak_err_prefix(err, "lake table %s", ak_ice_dir(l->t));
     if (ak_hidx_insert(&l->byp, h, (uint32_t)(l->nfiles - 1)))
         return ak_err_nomem(err);
     *out = f;
     return 0;
 }
+
+void ak_lake_sink_horizon(ak_lake_sink_t *l, int64_t horizon_us) { l->horizon = horizon_us; }
 
 int ak_lake_sink_put(ak_lake_sink_t *l, const ak_val_t *row, int64_t w, ak_err_t *err)
 {
@@ -293,6 +295,14 @@ int ak_lake_sink_put(ak_lake_sink_t *l, const ak_val_t *row, int64_t w, ak_err_t
     if (w == 0)
         return 0;
     const ak_val_t *r = conform(l, row);
+    if (w < 0 && l->tpart >= 0 && l->horizon != INT64_MIN && !l->replace) {
+        if (ak_ice_partition_of(l->t, r, l->pv, err))
+            return -1;
+        if (ak_ice_partition_before(l->t, l->tpart, l->pv, l->horizon)) {
+            l->skipped++; /* its partition's files leave in finish */
+            return 0;
+        }
+    }
     lfile_t *f;
     if (file_for(l, w < 0, r, &f, err))
         return -1;
@@ -362,7 +372,24 @@ int ak_lake_sink_finish(ak_lake_sink_t *l, const ak_lake_mark_t *m, ak_lake_repo
         }
         for (size_t i = 0; i < nrm; i++)
             rm[i] = ak_ice_scan_file(live, i)->f.path;
+    } else if (l->tpart >= 0 && l->horizon != INT64_MIN &&
+               (l->skipped || l->dropped_to == INT64_MIN || l->horizon >= l->dropped_to + AK_US_PER_HOUR)) {
+        /* retention: the partitions wholly before the horizon leave whole */
+        if (ak_ice_scan(l->t, -1, &live, err))
+            goto done;
+        size_t n = ak_ice_scan_count(live);
+        if (!(rm = ak_calloc(n + 1, sizeof *rm))) {
+            ak_err_nomem(err);
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const ak_ice_live_t *f = ak_ice_scan_file(live, i);
+            if (ak_ice_partition_before(l->t, l->tpart, f->f.partition, l->horizon))
+                rm[nrm++] = f->f.path;
+        }
+        rep->dropped_files = (int64_t)nrm;
     }
+    rep->expired_rows = l->skipped;
     char seq[24];
     snprintf(seq, sizeof seq, "%" PRId64, m->commit);
     const char *props[8] = {AK_LAKE_SEQ_PROP, seq};
@@ -373,7 +400,10 @@ int ak_lake_sink_finish(ak_lake_sink_t *l, const ak_lake_mark_t *m, ak_lake_repo
             props[np++] = opt[i];
             props[np++] = opt[i + 1];
         }
-    ak_ice_commit_t cm = {.op = (has_del || nrm) ? AK_ICE_OP_OVERWRITE : AK_ICE_OP_APPEND,
+    ak_ice_op_t op = l->nfiles == 0 && nrm ? AK_ICE_OP_DELETE
+                     : has_del || nrm     ? AK_ICE_OP_OVERWRITE
+                                          : AK_ICE_OP_APPEND;
+    ak_ice_commit_t cm = {.op = op,
                           .add = add,
                           .n_add = l->nfiles,
                           .remove = rm,
@@ -391,6 +421,8 @@ int ak_lake_sink_finish(ak_lake_sink_t *l, const ak_lake_mark_t *m, ak_lake_repo
     rep->inserted = l->inserted;
     rep->deleted = l->deleted;
     rep->replaced = l->replace;
+    if (l->horizon != INT64_MIN && !l->replace && live)
+        l->dropped_to = l->horizon;
     for (size_t i = 0; i < l->nfiles; i++) {
         ak_free(l->files[i].rel); /* committed: abort must not remove it */
         l->files[i].rel = NULL;
@@ -419,4 +451,30 @@ int ak_lake_sink_rows(ak_lake_sink_t *l, ak_rel_t **out, ak_err_t *err)
     int rc = ak_lake_read(wh, s1 + 1, s2 + 1, -1, l->ncols, (const char *const *)l->names, l->types, out, err);
     ak_free(wh);
     return rc;
+}
+
+int ak__lake_props(const ak_lake_sink_t *l, char **props, size_t *n, ak_err_t *err)
+{
+    static const char *const keys[] = {AK_LAKE_SEQ_PROP, AK_LAKE_VERSION_PROP, AK_LAKE_INPUTS_PROP, AK_LAKE_LOGS_PROP};
+    *n = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = ak_ice_snapshot_prop(l->t, -1, keys[i]);
+        if (!v)
+            continue;
+        props[2 * *n] = ak_strdup(keys[i]);
+        props[2 * *n + 1] = ak_strdup(v);
+        (*n)++;
+        if (!props[2 * *n - 2] || !props[2 * *n - 1]) {
+            ak__lake_props_free(props, *n);
+            *n = 0;
+            return ak_err_nomem(err);
+        }
+    }
+    return 0;
+}
+
+void ak__lake_props_free(char **props, size_t n)
+{
+    for (size_t i = 0; i < 2 * n; i++)
+        ak_free(props[i]);
 }

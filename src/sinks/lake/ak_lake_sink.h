@@ -32,6 +32,17 @@
 
 typedef struct ak_lake_sink ak_lake_sink_t;
 
+/* Keeping the table small: after a snapshot, partitions that gathered
+ * compact_files small files (below target_file_bytes; delete files count)
+ * are rewritten into one sorted file with their deletes applied, a few
+ * per call; every expire_every_us, snapshots older than snapshot_age_us
+ * expire, the newest keep_snapshots excepted (keep_snapshots 0: never). */
+typedef struct ak_lake_maint {
+    bool compaction;
+    int64_t compact_files, target_file_bytes;
+    int64_t snapshot_age_us, keep_snapshots, expire_every_us;
+} ak_lake_maint_t;
+
 typedef struct ak_lake_sink_opts {
     const char *warehouse, *ns, *name;
     int ncols;
@@ -39,12 +50,18 @@ typedef struct ak_lake_sink_opts {
     const ak_type_t *types;
     const char *const *partition_key; /* output.partition_key as written */
     size_t n_partition_key;
+    const char *const *sort_key;      /* the table's sort order (columns, ascending) */
+    size_t n_sort_key;
+    int codec;                        /* ak_pq_codec_t (0: zstd) */
+    const char *retention_column;     /* output retention's column (NULL: none) */
+    ak_lake_maint_t maint;
 } ak_lake_sink_opts_t;
 
 typedef struct ak_lake_report {
     int64_t snapshot_id;              /* -1: none committed */
     int64_t inserted, deleted;        /* rows written to data / delete files */
     int64_t files, bytes;             /* Parquet files and their bytes */
+    int64_t expired_rows, dropped_files; /* retention: deletes not written, files dropped */
     bool replaced;
 } ak_lake_report_t;
 
@@ -81,8 +98,22 @@ typedef struct ak_lake_mark {
  * abort.  replace: the snapshot removes every live file first. */
 int ak_lake_sink_begin(ak_lake_sink_t *l, bool replace, ak_err_t *err);
 int ak_lake_sink_put(ak_lake_sink_t *l, const ak_val_t *row, int64_t w, ak_err_t *err);
+/* Retention for the snapshot begun (after begin): the serving table keeps
+ * no row whose retention column is before horizon_us, so a delete in a
+ * partition of that column wholly before it is not written and the
+ * snapshot drops those partitions' files instead (metadata only). */
+void ak_lake_sink_horizon(ak_lake_sink_t *l, int64_t horizon_us);
 int ak_lake_sink_finish(ak_lake_sink_t *l, const ak_lake_mark_t *m, ak_lake_report_t *rep, ak_err_t *err);
 void ak_lake_sink_abort(ak_lake_sink_t *l);
+
+/* Maintenance after a snapshot (see ak_lake_maint_t), at wall time now_us. */
+typedef struct ak_lake_maint_report {
+    int partitions;                   /* rewritten */
+    int64_t files_in, files_out, bytes_in, bytes_out, rows;
+    int64_t snapshots_expired, files_deleted;
+    int64_t compact_us, expire_us;
+} ak_lake_maint_report_t;
+int ak_lake_sink_maintain(ak_lake_sink_t *l, int64_t now_us, ak_lake_maint_report_t *rep, ak_err_t *err);
 
 /* Catching up: the table's rows (at the current snapshot) as a relation
  * with the sink's columns. */

@@ -39,7 +39,8 @@ struct ak_store_sink {
     int64_t inflight_staged, rows_after;
     size_t bytes_before;
     char *job_version, *job_inputs, *job_logs;
-    int64_t job_run;
+    int64_t job_run, job_horizon;
+    int64_t horizon;         /* the retention horizon of what is staged (INT64_MIN: none) */
     int job_rc;
     ak_err_t job_err;
     ak_store_sink_report_t job_rep;
@@ -54,6 +55,7 @@ int ak_store_sink_new(const ak_store_sink_opts_t *o, ak_store_sink_t **out, ak_e
     if (!s)
         return ak_err_nomem(err);
     s->o = *o;
+    s->horizon = INT64_MIN;
     ak_arena_init(&s->scratch, 16 * 1024);
     ak_arena_init(&s->loaded, 16 * 1024);
     if (!(s->name = ak_strdup(o->name)) || !(s->pending = ak_kbag_new(0, o->ncols))) {
@@ -346,6 +348,8 @@ static int remap(ak_store_sink_t *s, ak_err_t *err)
 
 /* ---- the lake table following this one ---- */
 
+void ak_store_sink_horizon(ak_store_sink_t *s, int64_t horizon_us) { s->horizon = horizon_us; }
+
 void ak_store_sink_set_lake(ak_store_sink_t *s, ak_lake_sink_t *lake)
 {
     settle(s);
@@ -382,10 +386,12 @@ static int copies_left(ak_store_sink_t *s, ak_store_tx_t *tx, const ak_val_t *ro
 
 /* Writes the lake files of a publish's changes (an equality delete takes
  * every copy of a row: the copies left are added again). */
-static int lake_stage(ak_store_sink_t *s, ak_kbag_t *bag, bool full, ak_store_tx_t *tx, ak_err_t *err)
+static int lake_stage(ak_store_sink_t *s, ak_kbag_t *bag, bool full, int64_t horizon, ak_store_tx_t *tx,
+                      ak_err_t *err)
 {
     if (ak_lake_sink_begin(s->lake, full, err))
         return -1;
+    ak_lake_sink_horizon(s->lake, horizon);
     uint32_t g = ak_kbag_group(bag, NULL, false);
     size_t n = g == UINT32_MAX ? 0 : ak_kbag_size(bag, g);
     for (size_t i = 0; i < n; i++) {
@@ -478,19 +484,33 @@ static void lake_follow(ak_store_sink_t *s, const ak_lake_mark_t *m, bool staged
     ak_lake_report_t rep;
     int64_t t0 = ak_mono_us();
     if (staged ? ak_lake_sink_finish(s->lake, m, &rep, &e)
-               : (ak_lake_sink_commit(s->lake) != s->commit && lake_catch_up(s, m, &e)))
+               : (ak_lake_sink_commit(s->lake) != s->commit && lake_catch_up(s, m, &e))) {
         lake_warn(s, &e);
-    else if (staged)
-        ak_log_debug("lake", "%s: snapshot of commit %lld: %lld rows added, %lld deleted, %lld files, %.2f MB; "
-                     "files written in %.1f ms, committed in %.1f ms",
+        return;
+    }
+    if (staged)
+        ak_log_debug("lake", "%s: snapshot of commit %lld: %lld rows added, %lld deleted, %lld files, %.2f MB, "
+                     "%lld expired rows and %lld files dropped by retention; files written in %.1f ms, committed "
+                     "in %.1f ms",
                      s->name, (long long)s->commit, (long long)rep.inserted, (long long)rep.deleted,
-                     (long long)rep.files, (double)rep.bytes / 1048576.0, (double)stage_us / 1e3,
-                     (double)(ak_mono_us() - t0) / 1e3);
+                     (long long)rep.files, (double)rep.bytes / 1048576.0, (long long)rep.expired_rows,
+                     (long long)rep.dropped_files, (double)stage_us / 1e3, (double)(ak_mono_us() - t0) / 1e3);
+    /* maintenance failures leave the table as it was: the next publish retries */
+    ak_lake_maint_report_t mr;
+    if (ak_lake_sink_maintain(s->lake, ak_wall_us(), &mr, &e))
+        ak_log_warn(s->name, "%s", e.msg);
+    else if (mr.partitions || mr.snapshots_expired)
+        ak_log_debug("lake", "%s: compacted %d partitions (%lld files, %.2f MB -> %lld files, %.2f MB, %lld rows) "
+                     "in %.1f ms; expired %lld snapshots (%lld files deleted) in %.1f ms",
+                     s->name, mr.partitions, (long long)mr.files_in, (double)mr.bytes_in / 1048576.0,
+                     (long long)mr.files_out, (double)mr.bytes_out / 1048576.0, (long long)mr.rows,
+                     (double)mr.compact_us / 1e3, (long long)mr.snapshots_expired, (long long)mr.files_deleted,
+                     (double)mr.expire_us / 1e3);
 }
 
 /* One transaction applying `bag` (the caller forgets it on success). */
 static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, int64_t run_id, const char *inputs,
-                       const char *logs, ak_store_sink_report_t *rep, ak_err_t *err)
+                       const char *logs, int64_t horizon, ak_store_sink_report_t *rep, ak_err_t *err)
 {
     memset(rep, 0, sizeof *rep);
     ak_store_tx_t *tx;
@@ -505,7 +525,7 @@ static int publish_bag(ak_store_sink_t *s, ak_kbag_t *bag, const char *version, 
     int64_t stage_us = ak_mono_us();
     if (rc == 0 && s->lake && (full || ak_lake_sink_commit(s->lake) == s->commit)) {
         ak_err_t le;
-        staged = lake_stage(s, bag, full, tx, &le) == 0;
+        staged = lake_stage(s, bag, full, horizon, tx, &le) == 0;
         stage_us = ak_mono_us() - stage_us;
         if (!staged) {
             ak_lake_sink_abort(s->lake);
@@ -538,7 +558,7 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
                           const char *logs, ak_store_sink_report_t *rep, ak_err_t *err)
 {
     settle(s);
-    if (publish_bag(s, s->pending, version, run_id, inputs, logs, rep, err))
+    if (publish_bag(s, s->pending, version, run_id, inputs, logs, s->horizon, rep, err))
         return -1;
     return ak_store_sink_discard(s, err);
 }
@@ -548,8 +568,8 @@ int ak_store_sink_publish(ak_store_sink_t *s, const char *version, int64_t run_i
 static void *publisher_main(void *arg)
 {
     ak_store_sink_t *s = arg;
-    s->job_rc = publish_bag(s, s->inflight, s->job_version, s->job_run, s->job_inputs, s->job_logs, &s->job_rep,
-                            &s->job_err);
+    s->job_rc = publish_bag(s, s->inflight, s->job_version, s->job_run, s->job_inputs, s->job_logs, s->job_horizon,
+                            &s->job_rep, &s->job_err);
     return NULL;
 }
 
@@ -624,6 +644,7 @@ int ak_store_sink_publish_async(ak_store_sink_t *s, const char *version, int64_t
     s->pending = fresh;
     s->staged = 0;
     s->job_run = run_id;
+    s->job_horizon = s->horizon;
     s->job_rc = 0;
     s->running = true;
     s->threaded = ak_thread_start(&s->th, publisher_main, s) == 0;

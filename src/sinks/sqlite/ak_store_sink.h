@@ -49,6 +49,10 @@ void ak_store_sink_free(ak_store_sink_t *s);
  * publish, or by ak_store_sink_adopt at a restart; a lake failure never
  * fails the serving publish (it is logged). */
 void ak_store_sink_set_lake(ak_store_sink_t *s, ak_lake_sink_t *lake);
+/* The output retention's horizon as of the changes staged so far: the
+ * serving table keeps no row before it (the lake drops whole partitions
+ * before it by metadata). */
+void ak_store_sink_horizon(ak_store_sink_t *s, int64_t horizon_us);
 /* Accumulates changes (rows must stay valid until published). */
 int ak_store_sink_stage(ak_store_sink_t *s, const ak_delta_t *d, ak_err_t *err);
 /* Something to publish: staged changes, or nothing published yet. */
