@@ -13,6 +13,8 @@ within its retention, at the product level.
   snapshots): a bounded number of files on disk, far fewer than the
   publishes wrote, the compacted files recorded in the table's sort order
   (the serving sort key), and the rows still equal;
+- `compression: snappy` writes snappy files (zstd by default), as DuckDB's
+  parquet_metadata sees them;
 - files a kill left between writing and committing (a data file before the
   snapshot, a compacted file before the replace) are removed at restart.
 
@@ -217,6 +219,27 @@ def hundred_publishes_with_compaction_and_expiry_keep_files_bounded():
               f"{len(meta)} metadata files, {len(fs['snapshots'])} snapshots")
     finally:
         e.close()
+
+
+@test
+def snappy_on_request_zstd_by_default():
+    for codec in ("snappy", None):
+        e = tp.Env(f"lake-codec-{codec}")
+        try:
+            users, click, prof = inputs(e, 4)
+            tl.feed(click, events(users, [0, 1], [1, 5], "c"))
+            lake = setup(e, {"compression": codec} if codec else None)
+            tp.run_once(e, env=now(click))
+            data = on_disk(lake, "data")
+            p = subprocess.run(["node", os.path.join(HERE, "pq_codecs.mjs")] + data, capture_output=True, text=True,
+                               timeout=120)
+            check(p.returncode == 0, f"DuckDB reads the files' metadata: {p.stderr[-1000:]}")
+            codecs = {c for line in p.stdout.splitlines() for c in json.loads(line)["codecs"]}
+            want = (codec or "zstd").upper()
+            check(codecs == {want}, f"compression {codec}: DuckDB sees {codecs}")
+            equal_all(e, lake, click, prof, None, f"compression {codec}")
+        finally:
+            e.close()
 
 
 def crash_leaves_no_orphans(point, lake_opts):
