@@ -208,7 +208,9 @@ def run_seed(args, seed):
         # through every kill: the same rows, and the serving commit number
         lake = sorted(ak.ak("lake", "scan", "user_sessions", "--format", "csv").stdout.splitlines())
         served = sorted(ak.ak("query", "--format", "csv", "SELECT * FROM analytics.user_sessions").stdout.splitlines())
-        seqs = [int(x.split(",")[3]) for x in ak.ak("lake", "snapshots", "user_sessions").stdout.splitlines()[1:]]
+        # (a compaction's replace snapshot repeats the number of the publish it follows)
+        seqs = [int(x.split(",")[3]) for x in ak.ak("lake", "snapshots", "user_sessions").stdout.splitlines()[1:]
+                if x.split(",")[2] != "replace"]
         c = sqlite3.connect(ak.db)
         sc = c.execute("SELECT commit_seq FROM _akili_tables WHERE name = 'user_sessions'").fetchone()[0]
         c.close()
