@@ -43,6 +43,17 @@ static int locate(ak_cli_t *c, const char *cmd, const char *arg, char **wh, char
     return rc;
 }
 
+/* --snapshot ID: -1 when absent, -2 when malformed. */
+static int64_t snapshot_arg(const ak_args_t *a)
+{
+    const char *sv = ak_args_get(a, "snapshot");
+    if (!sv)
+        return -1;
+    char *end;
+    long long v = strtoll(sv, &end, 10);
+    return !*sv || *end || v < 0 ? -2 : v;
+}
+
 static int cmd_scan(ak_cli_t *c, int argc, char **argv)
 {
     static const ak_argopt_t opts[] = {
@@ -66,14 +77,10 @@ static int cmd_scan(ak_cli_t *c, int argc, char **argv)
     const char *f = ak_args_get(&a, "format");
     if (f && ak_out_format(f, &fmt))
         return ak_usage_error("lake scan", "unknown --format `%s` (table, csv or json)", f);
-    int64_t snap = -1;
-    const char *sv = ak_args_get(&a, "snapshot");
-    if (sv) {
-        char *end;
-        snap = strtoll(sv, &end, 10);
-        if (!*sv || *end || snap < 0)
-            return ak_usage_error("lake scan", "--snapshot wants a snapshot id (a number), not `%s`", sv);
-    }
+    int64_t snap = snapshot_arg(&a);
+    if (snap == -2)
+        return ak_usage_error("lake scan", "--snapshot wants a snapshot id (a number), not `%s`",
+                              ak_args_get(&a, "snapshot"));
     char *wh = NULL, *ns = NULL, *name = NULL;
     int rc = locate(c, "lake scan", a.pos[0], &wh, &ns, &name);
     if (rc == 0) {
@@ -133,13 +140,61 @@ static int cmd_snapshots(ak_cli_t *c, int argc, char **argv)
     return rc;
 }
 
+static int cmd_restore(ak_cli_t *c, int argc, char **argv)
+{
+    static const ak_argopt_t opts[] = {
+        {"snapshot", "ID", "restore this snapshot (default: the current one)"},
+        {"force", NULL, "also when the serving table is at a newer commit (rolls published rows back)"},
+    };
+    ak_args_t a;
+    if (ak_args_parse(&a, opts, 2, argc, argv, "lake restore"))
+        return 2;
+    if (a.help) {
+        printf("usage: akili lake restore NAME [--snapshot ID] [--force]\n\n"
+               "Rebuilds product NAME's serving table (the embedded store) from its Iceberg table, in one\n"
+               "transaction, with the commit number, input positions and log lengths the snapshot recorded: the\n"
+               "next run carries on from it as from its own publish (its checkpoint is used when it is at or\n"
+               "before that commit; otherwise the state is rebuilt from the input logs). For a lost or damaged\n"
+               "serving store, or a new machine with the lake. Refused while a run of NAME is in progress.\n\n");
+        ak_args_print(opts, 2);
+        return 0;
+    }
+    if (a.npos != 1)
+        return ak_usage_error("lake restore", "expected one product name");
+    int64_t snap = snapshot_arg(&a);
+    if (snap == -2)
+        return ak_usage_error("lake restore", "--snapshot wants a snapshot id (a number), not `%s`",
+                              ak_args_get(&a, "snapshot"));
+    ak_catalog_t *cat;
+    int rc = ak_cli_catalog(c, &cat);
+    if (rc)
+        return rc;
+    const char *dot = strchr(a.pos[0], '.');
+    const char *product = dot ? dot + 1 : a.pos[0];
+    ak_restore_report_t rep;
+    ak_err_t err;
+    if (ak_engine_lake_restore(cat, product, snap, ak_args_flag(&a, "force"), &rep, &err)) {
+        fprintf(stderr, "akili: lake restore: %s\n", err.msg);
+        return 1;
+    }
+    printf("restored the serving table of `%s` from lake snapshot %" PRId64 ": %" PRId64 " rows in %.2f s\n", product,
+           rep.snapshot_id, rep.rows, (double)rep.us / 1e6);
+    if (rep.marked)
+        printf("commit %" PRId64 " (the serving table was at %s%" PRId64 "); the next run carries on from there\n",
+               rep.commit, rep.previous < 0 ? "none: " : "", rep.previous < 0 ? 0 : rep.previous);
+    else
+        printf("the snapshot carries no serving commit number: the next run rebuilds its state from the input logs\n");
+    return 0;
+}
+
 int ak_cmd_lake(ak_cli_t *c, int argc, char **argv)
 {
     static const ak_subcmd_t subs[] = {
         {"scan", cmd_scan, "print the rows of a product's Iceberg table"},
         {"snapshots", cmd_snapshots, "list the snapshots of a product's Iceberg table"},
+        {"restore", cmd_restore, "rebuild a product's serving table from its Iceberg table"},
     };
     return ak_cli_dispatch(c, "lake", "A product with output.format: iceberg publishes each micro-batch to an Iceberg v2\n"
                                       "table in its warehouse (output.warehouse, default $AKILI_HOME/lake) as well.",
-                           subs, 2, argc, argv);
+                           subs, 3, argc, argv);
 }

@@ -235,8 +235,8 @@ const ak__mtable_t ak__manifest_tables[] = {
           "With `format: iceberg` every publish of the serving table is also committed as one snapshot of an "
           "Iceberg v2 table: inserted rows in new zstd Parquet data files (one per partition touched), deleted "
           "rows as equality-delete files on all output columns, the serving table's commit number in the "
-          "snapshot summary (`akili.commit-seq`). `akili lake scan NAME` prints the table's rows and "
-          "`akili lake snapshots NAME` its snapshots.",
+          "snapshot summary (`akili.commit-seq`). `akili lake scan NAME` prints the table's rows, "
+          "`akili lake snapshots NAME` its snapshots and `akili lake restore NAME` rebuilds the serving table from it.",
           output_opts),
     TABLE("output.retention",
           "Optional. With `policy: delete` rows older than `days` leave the serving table; in the Iceberg table "

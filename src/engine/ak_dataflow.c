@@ -204,24 +204,30 @@ int ak__dataflow_new(ak_product_rt_t *rt, ak_dataflow_t *df, ak_err_t *err)
         df->lc[i] = (struct ak_df_listener){df, i};
         ak_table_set_listener(rt->in[i].table, on_change, &df->lc[i]);
     }
-    /* serving indexes: the declared ones, and the key (or first column) for lookups */
+    df->nidx = ak__serving_indexes(m, on, nc, df->idx, 16);
+    return 0;
+}
+
+int ak__serving_indexes(const ak_manifest_t *m, const char *const *names, int nc, ak_store_index_t *idx, int cap)
+{
+    int n = 0;
     for (size_t i = 0; i < m->serving.n_modes; i++)
-        for (size_t k = 0; k < m->serving.modes[i].n_indexes && df->nidx < 15; k++) {
+        for (size_t k = 0; k < m->serving.modes[i].n_indexes && n < cap - 1; k++) {
             const ak_index_t *ix = &m->serving.modes[i].indexes[k];
-            df->idx[df->nidx++] = (ak_store_index_t){(const char *const *)ix->columns, (int)ix->n_columns,
-                                                     ix->type == AK_INDEX_UNIQUE};
+            idx[n++] = (ak_store_index_t){(const char *const *)ix->columns, (int)ix->n_columns,
+                                          ix->type == AK_INDEX_UNIQUE};
         }
     bool lookup = false;
     for (size_t i = 0; i < m->serving.n_modes; i++)
         lookup |= m->serving.modes[i].intent == AK_INTENT_LOOKUP;
     if (lookup && nc) {
         if (m->output.n_primary_key)
-            df->idx[df->nidx++] = (ak_store_index_t){(const char *const *)m->output.primary_key,
-                                                     (int)m->output.n_primary_key, false};
+            idx[n++] = (ak_store_index_t){(const char *const *)m->output.primary_key, (int)m->output.n_primary_key,
+                                          false};
         else
-            df->idx[df->nidx++] = (ak_store_index_t){&on[0], 1, false};
+            idx[n++] = (ak_store_index_t){&names[0], 1, false};
     }
-    return 0;
+    return n;
 }
 
 void ak__dataflow_free(ak_dataflow_t *df)

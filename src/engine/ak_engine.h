@@ -69,6 +69,22 @@ int ak_engine_reset(ak_catalog_t *cat, const char *product, ak_err_t *err);
  * and oldest key) into out; 1 when there is no checkpoint yet. */
 int ak_engine_state_report(ak_catalog_t *cat, const char *product, ak_buf_t *out, ak_err_t *err);
 
+/* Rebuilds the product's serving table from its Iceberg table (output.format:
+ * iceberg) at snapshot_id (-1: the current one), in one transaction, with
+ * the serving publish mark the snapshot carries (akili.commit-seq, version,
+ * inputs, logs; a maintenance snapshot's, or one without, takes its
+ * newest ancestor's), so the next run carries on from it as from its own
+ * publish: a checkpoint at or before that commit is used, else the state
+ * is rebuilt from the input logs.  Refused while a run holds the product,
+ * and (unless force) when the serving table is at a newer commit. */
+typedef struct ak_restore_report {
+    int64_t snapshot_id, commit, rows, us;
+    int64_t previous;        /* the serving table's commit before (-1: no table) */
+    bool marked;             /* a serving mark was found */
+} ak_restore_report_t;
+int ak_engine_lake_restore(ak_catalog_t *cat, const char *product, int64_t snapshot_id, bool force,
+                           ak_restore_report_t *rep, ak_err_t *err);
+
 /* The clock for CURRENT_TIMESTAMP (AKILI_NOW or the wall clock). */
 int ak_engine_now(int64_t *now_us, ak_err_t *err);
 

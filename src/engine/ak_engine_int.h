@@ -64,5 +64,12 @@ ak_sql_env_t ak__product_env(ak_product_rt_t *rt);
 int ak__conform(const ak_manifest_t *m, ak_rel_t **rel, ak_err_t *err);
 /* Path helpers under $AKILI_HOME/products/<name>. */
 void ak__product_dir(const ak_catalog_t *cat, const char *product, char *out, size_t cap);
+/* Takes the product's run lock (held until *fd is closed, even if this
+ * fails: close a non-negative *fd); AK_E_STATE while a run holds it. */
+int ak__product_lock(ak_catalog_t *cat, const char *product, int *fd, ak_err_t *err);
+/* The serving store's indexes of a product whose output columns are
+ * names[nc]: the declared ones, and the key (or first column) for lookups.
+ * At most cap; returns how many. */
+int ak__serving_indexes(const ak_manifest_t *m, const char *const *names, int nc, ak_store_index_t *idx, int cap);
 
 #endif

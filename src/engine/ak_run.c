@@ -908,21 +908,23 @@ done:
     return rc;
 }
 
-static int lock_product(run_t *r, ak_err_t *err)
+int ak__product_lock(ak_catalog_t *cat, const char *product, int *fd, ak_err_t *err)
 {
     char dir[4096], path[4200];
-    ak__product_dir(r->rt.cat, r->rt.prod.name, dir, sizeof dir);
+    ak__product_dir(cat, product, dir, sizeof dir);
     if (ak__mkdir_p(dir, err))
         return -1;
     snprintf(path, sizeof path, "%s/run.lock", dir);
-    r->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (r->lockfd < 0)
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0)
         return ak_errf(err, AK_E_IO, "cannot open %s: %s", path, strerror(errno));
-    if (flock(r->lockfd, LOCK_EX | LOCK_NB) != 0)
-        return ak_errf(err, AK_E_STATE, "another run of `%s` is in progress (see `akili run list %s`)", r->rt.prod.name,
-                       r->rt.prod.name);
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
+        return ak_errf(err, AK_E_STATE, "another run of `%s` is in progress (see `akili run list %s`)", product,
+                       product);
     return 0;
 }
+
+static int lock_product(run_t *r, ak_err_t *err) { return ak__product_lock(r->rt.cat, r->rt.prod.name, &r->lockfd, err); }
 
 static void sleep_us(int64_t us)
 {

@@ -12,14 +12,20 @@ leaves the lake one publish behind; the restart commits exactly that
 publish (never a second copy, never a gap in the commit numbers).  AKILI
 (default build/asan/akili) is the binary under test.  Ends with "lake: N
 passed, M failed"; exit status 1 on any failure.
+
+`akili lake restore` rebuilds a deleted serving store from the lake; the
+next run carries on from its checkpoint and ends equal to the oracle; an
+older snapshot needs --force and the next run rebuilds its state.
 """
 import datetime
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -144,6 +150,18 @@ def staged_data(e, seed):
     return (lines[:cut], profs), (lines[cut:], updates)
 
 
+def first_part(e, seed):
+    """staged_data's first part fed and the product deployed: (lake, click,
+    prof, second part)."""
+    (c1, p1), second = staged_data(e, seed)
+    click = os.path.join(e.data, "clickstream.ndjson")
+    prof = os.path.join(e.data, "user_profiles.ndjson")
+    feed(click, c1)
+    feed(prof, p1)
+    e.setup()
+    return Lake(e), click, prof, second
+
+
 def feed(path, lines):
     with open(path, "a", encoding="utf-8") as f:
         f.writelines(lines)
@@ -158,13 +176,7 @@ def run(e, click, env=None):
 def lake_follows_serving_through_late_events_and_profile_moves():
     e = tp.Env("lake")
     try:
-        (c1, p1), (c2, p2) = staged_data(e, 21)
-        click = os.path.join(e.data, "clickstream.ndjson")
-        prof = os.path.join(e.data, "user_profiles.ndjson")
-        feed(click, c1)
-        feed(prof, p1)
-        e.setup()
-        lake = Lake(e)
+        lake, click, prof, (c2, p2) = first_part(e, 21)
         run(e, click)
         all_equal(e, lake, click, prof, "first run")
         s1 = lake.snapshots()
@@ -202,13 +214,7 @@ def lake_follows_serving_through_late_events_and_profile_moves():
 def crash_and_restart(point):
     e = tp.Env(f"lake-crash-{point}")
     try:
-        (c1, p1), (c2, p2) = staged_data(e, 22)
-        click = os.path.join(e.data, "clickstream.ndjson")
-        prof = os.path.join(e.data, "user_profiles.ndjson")
-        feed(click, c1)
-        feed(prof, p1)
-        e.setup()
-        lake = Lake(e)
+        lake, click, prof, (c2, p2) = first_part(e, 22)
         run(e, click)
         feed(click, c2)
         feed(prof, p2)
@@ -280,6 +286,100 @@ def lake_cli_help_and_errors():
         e.ak("lake", "frob", code=2)
         p = e.ak("lake", "scan", "nosuch", code=1)
         check("nosuch" in p.stderr, f"an unknown product is named: {p.stderr}")
+    finally:
+        e.close()
+
+
+def serving_db(e):
+    return os.path.join(e.home, "serving", "analytics.db")
+
+
+@test
+def restore_rebuilds_a_lost_serving_table_and_the_next_run_carries_on():
+    e = tp.Env("lake-restore")
+    try:
+        lake, click, prof, (c2, p2) = first_part(e, 24)
+        run(e, click)
+        before = canon(e.rows(env={"AKILI_NOW": now_for(click)}))
+        sc = serving_commit(e)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(serving_db(e) + suffix):
+                os.remove(serving_db(e) + suffix)
+        out = e.ak("lake", "restore", "user_sessions").stdout
+        check(f"{len(before)} rows" in out and f"commit {sc}" in out, f"restore says what it did: {out}")
+        same(canon(e.rows(env={"AKILI_NOW": now_for(click)})), before, "the restored table vs the lost one")
+        check(serving_commit(e) == sc, f"the restored table is at commit {serving_commit(e)}, the lake's is {sc}")
+        feed(click, c2)
+        feed(prof, p2)
+        p = run(e, click)
+        check("state restored from checkpoint" in p.stderr and "rebuilding the state" not in p.stderr,
+              f"the run after the restore carries on from its checkpoint: {p.stderr[-1500:]}")
+        all_equal(e, lake, click, prof, "the run after a restore")
+        seqs_ok(e, lake, "the run after a restore")
+    finally:
+        e.close()
+
+
+@test
+def restore_an_older_snapshot_needs_force_and_the_next_run_rebuilds():
+    e = tp.Env("lake-restore-old")
+    try:
+        lake, click, prof, (c2, p2) = first_part(e, 25)
+        run(e, click)
+        feed(click, c2)
+        feed(prof, p2)
+        run(e, click)
+        first = lake.snapshots()[0][0]
+        p = e.ak("lake", "restore", "user_sessions", "--snapshot", str(first), code=1)
+        check("--force" in p.stderr and "newer" in p.stderr, f"an older snapshot needs --force: {p.stderr}")
+        e.ak("lake", "restore", "user_sessions", "--snapshot", str(first), "--force")
+        same(canon(e.rows(env={"AKILI_NOW": now_for(click)})), lake.scan(first), "the table is the first snapshot's")
+        p = run(e, click)
+        check("rebuilding the state" in p.stderr, f"a table behind the checkpoint: the state is rebuilt: {p.stderr[-1500:]}")
+        all_equal(e, lake, click, prof, "the run after restoring an older snapshot")
+    finally:
+        e.close()
+
+
+@test
+def restore_errors():
+    e = tp.Env("lake-restore-errors")
+    try:
+        out = e.ak("lake", "restore", "--help").stdout
+        check("--snapshot" in out and "--force" in out, f"lake restore --help: {out}")
+        e.ak("lake", "restore", code=2)
+        e.ak("lake", "restore", "user_sessions", "--snapshot", "x", code=2)
+        p = e.ak("lake", "restore", "nosuch", code=1)
+        check("nosuch" in p.stderr, f"an unknown product is named: {p.stderr}")
+        _, click, _, _ = first_part(e, 26)
+        p = e.ak("lake", "restore", "user_sessions", code=1)
+        check("no snapshot" in p.stderr or "does not exist" in p.stderr or "no such" in p.stderr.lower(),
+              f"no lake table yet: {p.stderr}")
+        run(e, click)
+        p = e.ak("lake", "restore", "user_sessions", "--snapshot", "12345", code=1)
+        check("12345" in p.stderr, f"an unknown snapshot is named: {p.stderr}")
+        # a run in progress holds the product (once it has published: started)
+        env = dict(e.env, AKILI_NOW=now_for(click))
+        log = os.path.join(e.dir, "run.log")
+        with open(log, "w") as lf:
+            ak = subprocess.Popen([e.bin, "run", "start", "user_sessions"], env=env, stdout=lf, stderr=lf)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline and ak.poll() is None:
+                with open(log) as lf:
+                    if "records" in lf.read():
+                        break
+                time.sleep(0.1)
+            p = e.ak("lake", "restore", "user_sessions", ok=False)
+            check(ak.poll() is None and p.returncode == 1 and "in progress" in p.stderr,
+                  f"refused while a run is in progress: {p.returncode} {p.stdout} {p.stderr}")
+        finally:
+            ak.send_signal(signal.SIGTERM)
+            ak.wait(timeout=60)
+        man = tp.manifests_with(e, "output.yaml", "format: iceberg", "format: table")
+        e.ak("product", "deploy", "user_sessions", "--version", "2.0.0", "--dir", man)
+        p = e.ak("lake", "restore", "user_sessions", code=1)
+        check("does not publish to the lake" in p.stderr, f"a product without a lake: {p.stderr}")
     finally:
         e.close()
 
