@@ -83,10 +83,10 @@ if build/tsan/akili --version 2>&1 | grep -q 'unexpected memory mapping'; then
     chmod +x "$tsan_akili"
 fi
 TSAN_OPTIONS=halt_on_error=1 python3 tests/stream/harness.py --seeds 2 --first 201 --held --checkpoint-interval 0.02 \
-    --akili "$tsan_akili" 2>&1 | sed 's/^stream:/tsan-run:/' | tee build/test-logs/tsan-run.log
+    --lake-every -1 --akili "$tsan_akili" 2>&1 | sed 's/^stream:/tsan-run:/' | tee build/test-logs/tsan-run.log
 count tsan-run build/test-logs/tsan-run.log
 # (with checkpoints that often most publishes are waited for; without, they run on the publisher's thread)
-TSAN_OPTIONS=halt_on_error=1 python3 tests/stream/harness.py --seeds 2 --first 211 --akili "$tsan_akili" 2>&1 |
+TSAN_OPTIONS=halt_on_error=1 python3 tests/stream/harness.py --seeds 2 --first 211 --lake-every -1 --akili "$tsan_akili" 2>&1 |
     sed 's/^stream:/tsan-async:/' | tee build/test-logs/tsan-async.log
 count tsan-async build/test-logs/tsan-async.log
 
@@ -104,6 +104,10 @@ count pipeline build/test-logs/pipeline.log
 echo "== streaming: published table vs the batch oracle after every micro-batch"
 python3 tests/stream/harness.py --seeds "${AK_STREAM_SEEDS:-16}" --held 2>&1 | tee build/test-logs/stream.log
 count stream build/test-logs/stream.log
+# (each seed's lake is read after its last micro-batch; this one every 8)
+python3 tests/stream/harness.py --seeds 1 --first 301 --lake-every 8 2>&1 | sed 's/^stream:/stream-lake:/' |
+    tee build/test-logs/stream-lake.log
+count stream-lake build/test-logs/stream-lake.log
 
 echo "== crashes: kill -9 at random moments and at named points, restart, compare"
 python3 tests/stream/crash.py --seeds "${AK_CRASH_SEEDS:-3}" --kills 9 2>&1 | grep -v '^akili: info' | tee build/test-logs/crash.log

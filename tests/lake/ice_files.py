@@ -48,8 +48,9 @@ def entries(mf):
     return out
 
 
-def main():
-    table = os.path.abspath(sys.argv[1])
+def table_files(table):
+    """The object described above, for a table folder."""
+    table = os.path.abspath(table)
     md_dir = os.path.join(table, "metadata")
     with open(os.path.join(md_dir, "version-hint.text")) as f:
         v = f.read().strip()
@@ -78,8 +79,8 @@ def main():
         if s["snapshot-id"] == cur:
             out["live"] = live
     out["referenced"] = sorted(refs)
-    json.dump(out, sys.stdout, default=str)
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    json.dump(table_files(sys.argv[1]), sys.stdout, default=str)

@@ -16,6 +16,14 @@ compares the table with an independent oracle: tests/oracle/materialize.py
 
     python3 tests/stream/harness.py [--seeds N] [--first S] [--events N]
             [--users N] [--batch-max N] [--held] [--keep] [--akili PATH]
+            [--lake-every N]
+
+After the last micro-batch of each seed (and every N with --lake-every),
+once the lake table has the serving table's commit number, its rows as two
+independent readers see them must be the oracle's too: icebird
+(tests/lake/ice_rows.mjs) and ice_ref (tests/lake/ice_ref.py: python3-avro
+for the manifests, DuckDB for the Parquet files, the equality deletes
+applied by the spec's rules).
 
 --held also runs the quality-gate scenario: a NULL user blocks publishing
 (`no_null_users` critical); the published table must stay as it was while
@@ -344,6 +352,8 @@ class Akili:
         self.ak("product", "create", "--name", "user_sessions", "--namespace", "analytics", "--archetype", "source")
         self.ak("product", "deploy", "user_sessions", "--version", "1.0.0", "--dir", man)
         self.db = os.path.join(self.home, "serving", "analytics.db")
+        self.lake = os.path.join(self.home, "lake", "analytics", "user_sessions")
+        self.commit_seq, self.cols = None, None
         self.catalog = os.path.join(self.home, "catalog.db")
         open(os.path.join(work, "akili.stderr"), "w").close()
         self.start()
@@ -374,10 +384,13 @@ class Akili:
             c = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
             try:
                 c.execute("BEGIN")
-                m = c.execute("SELECT inputs FROM _akili_tables WHERE name = 'user_sessions'").fetchone()
+                m = c.execute("SELECT inputs, commit_seq FROM _akili_tables WHERE name = 'user_sessions'").fetchone()
                 if not m or not m[0]:
                     return None, None
                 rows = c.execute("SELECT * FROM user_sessions").fetchall()
+                self.commit_seq = m[1]
+                if not self.cols:
+                    self.cols = [d[0] for d in c.execute("SELECT * FROM user_sessions LIMIT 0").description]
                 c.execute("COMMIT")
             finally:
                 c.close()
@@ -441,11 +454,49 @@ def diff(got, want):
     return "\n".join(lines)
 
 
+# ---- the lake table, read by independent readers ---------------------------
+
+LAKE_EVERY = [0]  # --lake-every: batches between lake checks (0: after the last only; -1: never)
+ICE_ROWS = os.path.join(ROOT, "tests/lake/ice_rows.mjs")
+ICE_REF = os.path.join(ROOT, "tests/lake/ice_ref.py")
+
+
+def lake_commit(table):
+    """The serving commit number the lake table's current snapshot carries."""
+    try:
+        with open(os.path.join(table, "metadata", "version-hint.text")) as f:
+            v = f.read().strip()
+        with open(os.path.join(table, "metadata", f"v{v}.metadata.json")) as f:
+            md = json.load(f)
+    except (OSError, ValueError):
+        return None
+    cur = [s for s in md.get("snapshots", []) if s["snapshot-id"] == md.get("current-snapshot-id")]
+    return int(cur[0]["summary"].get("akili.commit-seq", 0)) if cur else None
+
+
+def lake_rows(cmd, cols, what):
+    """Rows a reader prints (JSON lines) as the harness's tuples."""
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode:
+        raise Failure(f"{what} could not read the lake table: {p.stderr[-2000:]}")
+    out = []
+    for line in p.stdout.splitlines():
+        r = json.loads(line)
+        t = []
+        for i, c in enumerate(cols):
+            v = r.get(c)
+            if i in (5, 6) and v is not None:
+                v = REF.fmt_ts(MAT.parse_ts(v))
+            t.append(v)
+        out.append(tuple(t))
+    return sorted(out, key=repr)
+
+
 def run_seed(args, seed, held):
     work = tempfile.mkdtemp(prefix=f"akili-stream-{seed}-")
     rng = random.Random(seed * 7919 + 1)
     ak = None
-    stats = {"batches": 0, "lines": 0, "held": 0}
+    stats = {"batches": 0, "lines": 0, "held": 0, "lake": 0, "moves": 0, "deleted": 0}
     try:
         logs = build(seed, args.events, args.users, work, null_users=not held)
         if held:
@@ -471,6 +522,33 @@ def run_seed(args, seed, held):
                         break
                     o.apply(fname, line)
             return o.rows()
+
+        parts = {}  # (user, session_num) -> (day, country) at the last lake check
+
+        def lake_check(ak, want, what, stats):
+            """Once the lake has the serving table's commit: icebird and ice_ref
+            (python3-avro + DuckDB) read the oracle's rows."""
+            deadline = time.time() + 60
+            while lake_commit(ak.lake) != ak.commit_seq:
+                ak.alive()
+                if time.time() > deadline:
+                    raise Failure(f"{what}: the lake stayed at commit {lake_commit(ak.lake)}, the serving table is "
+                                  f"at {ak.commit_seq}")
+                time.sleep(0.01)
+            for reader, cmd in (("icebird", ["node", ICE_ROWS, ak.lake]), ("ice_ref", ["/usr/bin/python3", ICE_REF, ak.lake])):
+                got = lake_rows(cmd, ak.cols, reader)
+                if got != want:
+                    raise Failure(f"{what}: the lake table as {reader} reads it differs from the batch oracle\n" +
+                                  diff(got, want) + f"\n  data kept in {work}")
+            stats["lake"] += 1
+            for r in want:
+                key, part = (r[0], r[4]), ((r[5] or "")[:10], r[3])
+                if key in parts and parts[key] != part:
+                    stats["moves"] += 1
+                parts[key] = part
+            stats["deleted"] += sum(1 for k in list(parts) if k not in {(r[0], r[4]) for r in want})
+            for k in [k for k in parts if k not in {(r[0], r[4]) for r in want}]:
+                del parts[k]
 
         for bi, b in enumerate(bs):
             for fname, line in b:
@@ -512,6 +590,9 @@ def run_seed(args, seed, held):
                             raise Failure(f"seed {seed} batch {bi} ({len(b)} lines, {stats['lines']} so far): the "
                                           f"published table differs from the batch oracle\n" + diff(got, want) +
                                           f"\n  data kept in {work}")
+                        every = LAKE_EVERY[0]
+                        if every >= 0 and (bi == len(bs) - 1 or (every and bi % every == every - 1)):
+                            lake_check(ak, want, f"seed {seed} batch {bi}", stats)
                         break
                 if time.time() > deadline:
                     raise Failure(f"seed {seed} batch {bi}: akili did not publish the micro-batch within 60 s "
@@ -543,7 +624,10 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--akili", default=os.environ.get("AKILI", os.path.join(ROOT, "build/asan/akili")))
     ap.add_argument("--checkpoint-interval", help="passed to `run start` (seconds): checkpoints between batches")
+    ap.add_argument("--lake-every", type=int, default=0,
+                    help="read the lake table every N micro-batches (0: after the last one only; -1: never)")
     args = ap.parse_args()
+    LAKE_EVERY[0] = args.lake_every
     if args.checkpoint_interval:
         RUN_ARGS.extend(["--checkpoint-interval", args.checkpoint_interval])
     passed = failed = 0
@@ -556,7 +640,8 @@ def main():
             st = run_seed(args, seed, held)
             passed += 1
             print(f"ok   seed {seed}{' (held changes)' if held else ''}: {st['batches']} micro-batches, "
-                  f"{st['lines']} change records{', %d held' % st['held'] if held else ''} "
+                  f"{st['lines']} change records{', %d held' % st['held'] if held else ''}; lake read "
+                  f"{st['lake']} times by icebird and ice_ref ({st['moves']} partition moves, {st['deleted']} rows gone) "
                   f"({time.time() - t0:.1f} s)", flush=True)
         except Failure as e:
             failed += 1
