@@ -137,7 +137,7 @@ fuzz: deps
 	@tests/fuzz/run.sh long
 
 bench: deps
-	@$(MAKE) --no-print-directory -j2 release build/release/decode_bench
+	@$(MAKE) --no-print-directory -j2 release build/release/decode_bench build/release/lake_bench
 	@bench/run.sh
 
 # the decoders' throughput alone (bench/engines.py reports it)
@@ -149,6 +149,13 @@ build/release/decode_bench: bench/decode_bench.c $(DECODE_OBJS)
 # the Parquet writer's throughput on 1M flagship-like rows (figures, not a test)
 PQ_BENCH_OBJS := $(filter build/release/src/core/% build/release/src/formats/%,$(REL_OBJS))
 build/release/parquet_bench: bench/parquet_bench.c $(PQ_BENCH_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_FLAGS) -o $@ $^ $(LIBS)
+
+# the lake sink on 1M flagship sessions: publish, changes, compaction, read (figures)
+LAKE_BENCH_OBJS := $(filter build/release/src/core/% build/release/src/config/% build/release/src/formats/% build/release/src/lake/% \
+                   build/release/src/sinks/lake/% build/release/src/sql/%,$(REL_OBJS))
+build/release/lake_bench: bench/lake_bench.c $(LAKE_BENCH_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(REL_FLAGS) -o $@ $^ $(LIBS)
 

@@ -9,6 +9,9 @@
 #                     and DuckDB, when tests/oracle is set up)
 #   bench/sustained.py  a continuous run fed as fast as it reads, with
 #                     checkpoints every 10 s: events/s and per CPU-second
+#   lake_bench        the lake sink on 1M flagship sessions: one publish
+#                     (zstd, snappy, none), 100 publishes of 1% changes,
+#                     compaction and expiry, reading the table back
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -16,3 +19,4 @@ tests/oracle/setup.sh >/dev/null 2>&1 || echo "(DuckDB not installed: its figure
 python3 bench/engines.py --sizes 1m,5m,1m-1mu
 python3 bench/stream.py "$@"
 python3 bench/sustained.py
+build/release/lake_bench

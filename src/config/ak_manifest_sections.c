@@ -119,8 +119,8 @@ static const ak_option_t lake_opts[] = {
      "zstd|snappy|none"},
     {"compaction", AK_OPT_BOOL, "true",
      "After a publish, rewrite the partitions that gathered `compact_files` small files into one file each, with "
-     "their delete files applied (a `replace` snapshot; the rows do not change). A few partitions per publish, on "
-     "the publishing thread."},
+     "their delete files applied (a `replace` snapshot; the rows do not change). Up to 256 MiB of files read per "
+     "publish, on the publishing thread."},
     {"compact_files", AK_OPT_INT, "8",
      "How many files (data files below `target_file_size`, and delete files) a partition gathers before it is "
      "rewritten.",

@@ -72,7 +72,7 @@ int ak_engine_lake_restore(ak_catalog_t *cat, const char *product, int64_t snaps
         ak_err_prefix(err, "lake table %s.%s", ns, name);
         goto done;
     }
-    long mk;
+    long mk = -1;
     if (pick(t, snapshot_id, &rep->snapshot_id, &mk, err)) {
         ak_err_prefix(err, "lake table %s", ak_ice_dir(t));
         goto done;
@@ -80,8 +80,10 @@ int ak_engine_lake_restore(ak_catalog_t *cat, const char *product, int64_t snaps
     /* the mark, copied: the handle's strings last until its next change */
     if (mk >= 0) {
         int64_t mid = ak_ice_snapshot_id(t, (size_t)mk);
-        const char *c = ak_ice_snapshot_prop(t, mid, AK_LAKE_SEQ_PROP), *v = ak_ice_snapshot_prop(t, mid, AK_LAKE_VERSION_PROP),
-                   *in = ak_ice_snapshot_prop(t, mid, AK_LAKE_INPUTS_PROP), *lg = ak_ice_snapshot_prop(t, mid, AK_LAKE_LOGS_PROP);
+        const char *c = ak_ice_snapshot_prop(t, mid, AK_LAKE_SEQ_PROP);
+        const char *v = ak_ice_snapshot_prop(t, mid, AK_LAKE_VERSION_PROP);
+        const char *in = ak_ice_snapshot_prop(t, mid, AK_LAKE_INPUTS_PROP);
+        const char *lg = ak_ice_snapshot_prop(t, mid, AK_LAKE_LOGS_PROP);
         rep->commit = strtoll(c, NULL, 10);
         rep->marked = rep->commit > 0;
         if ((v && !(vcopy = ak_strdup(v))) || (in && !(icopy = ak_strdup(in))) || (lg && !(lcopy = ak_strdup(lg)))) {

@@ -641,7 +641,8 @@ def main():
             passed += 1
             print(f"ok   seed {seed}{' (held changes)' if held else ''}: {st['batches']} micro-batches, "
                   f"{st['lines']} change records{', %d held' % st['held'] if held else ''}; lake read "
-                  f"{st['lake']} times by icebird and ice_ref ({st['moves']} partition moves, {st['deleted']} rows gone) "
+                  f"{st['lake']} times by icebird and ice_ref"
+                  f"{' (%d partition moves, %d rows gone between reads)' % (st['moves'], st['deleted']) if st['lake'] > 1 else ''} "
                   f"({time.time() - t0:.1f} s)", flush=True)
         except Failure as e:
             failed += 1

@@ -10,8 +10,8 @@
  * all its data files are rewritten (a delete may apply to any of them) and
  * the delete files leave with them.  The rows do not change, so the
  * `replace` snapshot carries the akili.* mark of the snapshot it follows.
- * A few partitions per call keep the publisher's pause short; the next
- * publish takes the next ones.
+ * A budget of bytes read per call bounds the publisher's pause; the next
+ * publish takes the partitions left.
  */
 #include "ak_lake_int.h"
 
@@ -27,8 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define AK_LAKE_COMPACT_BYTES (256LL << 20) /* input read per call, at most (one partition at least) */
-#define AK_LAKE_COMPACT_PARTS 16            /* partitions rewritten per call, at most */
+/* input read per call, at most (one partition at least): scattered changes
+ * add a file to every partition they touch, so a call must be able to
+ * take many partitions to keep up */
+#define AK_LAKE_COMPACT_BYTES (256LL << 20)
 #define AK_LAKE_KEEP_METADATA 10            /* previous metadata files kept by expiry */
 
 /* The live files of one partition. */
@@ -236,7 +238,7 @@ static int compact(ak_lake_sink_t *l, ak_lake_maint_report_t *rep, ak_err_t *err
     if (!(rw = ak_calloc(ncand + 1, sizeof *rw)) || !(rm = ak_calloc(ak_ice_scan_count(sc) + 1, sizeof *rm)))
         goto nomem;
     int64_t budget = 0;
-    for (size_t i = 0; i < ncand && nrw < AK_LAKE_COMPACT_PARTS; i++) {
+    for (size_t i = 0; i < ncand; i++) {
         if (nrw && budget + cand[i]->bytes > AK_LAKE_COMPACT_BYTES)
             break;
         budget += cand[i]->bytes;
