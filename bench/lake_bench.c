@@ -30,6 +30,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* A table's location (the strings are not freed) */
+#define LOC(w, n, t) (&(ak_lake_loc_t){.warehouse = (char *)(w), .ns = (char *)(n), .name = (char *)(t)})
+
 #define NC 12
 #define DAY_US 86400000000LL
 
@@ -132,9 +135,7 @@ static ak_lake_sink_t *open_table(const char *dir, const char *name, int codec, 
 {
     static const char *const PKEY[] = {"session_start_date", "country"};
     static const char *const SORT[] = {"session_start", "country"};
-    ak_lake_sink_opts_t o = {.warehouse = dir,
-                             .ns = "bench",
-                             .name = name,
+    ak_lake_sink_opts_t o = {.loc = LOC(dir, "bench", name),
                              .ncols = NC,
                              .names = NAMES,
                              .types = TYPES,
@@ -260,7 +261,7 @@ int main(int argc, char **argv)
            (double)tot.bytes_out / 1e6, (long long)tot.snapshots_expired, f0, b0 / 1e6, f1, b1 / 1e6);
     b = now();
     ak_rel_t *r = NULL;
-    if (ak_lake_read(dir, "bench", "zstd", -1, NC, NAMES, TYPES, &r, &err))
+    if (ak_lake_read(LOC(dir, "bench", "zstd"), -1, NC, NAMES, TYPES, &r, &err))
         return fail(&err);
     e = now() - b;
     printf("read back: %zu rows in %.2f s: %.0f rows/s\n", r->nrows, e, (double)r->nrows / e);

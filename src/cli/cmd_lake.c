@@ -13,9 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The product's lake table: warehouse, namespace, name.  NAME may be
- * NAMESPACE.PRODUCT. */
-static int locate(ak_cli_t *c, const char *cmd, const char *arg, char **wh, char **ns, char **name)
+/* Where product NAME's lake table is.  NAME may be NAMESPACE.PRODUCT. */
+static int locate(ak_cli_t *c, const char *cmd, const char *arg, ak_lake_loc_t *loc)
 {
     ak_catalog_t *cat;
     int rc = ak_cli_catalog(c, &cat);
@@ -33,10 +32,8 @@ static int locate(ak_cli_t *c, const char *cmd, const char *arg, char **wh, char
         fprintf(stderr, "akili: %s: product `%s` does not publish to the lake (its output.format is not iceberg)\n",
                 cmd, product);
         rc = 1;
-    } else if (!(*wh = ak_lake_warehouse(m->output.warehouse, ak_catalog_home(cat))) ||
-               !(*ns = ak_strdup(m->product.namespace)) || !(*name = ak_strdup(m->product.name))) {
-        fprintf(stderr, "akili: out of memory\n");
-        rc = 1;
+    } else if (ak_lake_locate(&m->output, ak_catalog_home(cat), m->product.namespace, m->product.name, loc, &err)) {
+        rc = ak_cli_fail(&err);
     }
     ak_manifest_free(m);
     ak_free(version);
@@ -81,12 +78,12 @@ static int cmd_scan(ak_cli_t *c, int argc, char **argv)
     if (snap == -2)
         return ak_usage_error("lake scan", "--snapshot wants a snapshot id (a number), not `%s`",
                               ak_args_get(&a, "snapshot"));
-    char *wh = NULL, *ns = NULL, *name = NULL;
-    int rc = locate(c, "lake scan", a.pos[0], &wh, &ns, &name);
+    ak_lake_loc_t loc = {0};
+    int rc = locate(c, "lake scan", a.pos[0], &loc);
     if (rc == 0) {
         ak_err_t err;
         ak_rel_t *r;
-        if (ak_lake_read(wh, ns, name, snap, 0, NULL, NULL, &r, &err)) {
+        if (ak_lake_read(&loc, snap, 0, NULL, NULL, &r, &err)) {
             rc = ak_cli_fail(&err);
         } else {
             ak_out_rel(stdout, r, fmt);
@@ -94,9 +91,7 @@ static int cmd_scan(ak_cli_t *c, int argc, char **argv)
             rc = fflush(stdout) == 0 ? 0 : 1;
         }
     }
-    ak_free(wh);
-    ak_free(ns);
-    ak_free(name);
+    ak_lake_loc_free(&loc);
     return rc;
 }
 
@@ -114,12 +109,11 @@ static int cmd_snapshots(ak_cli_t *c, int argc, char **argv)
     }
     if (a.npos != 1)
         return ak_usage_error("lake snapshots", "expected one product name");
-    char *wh = NULL, *ns = NULL, *name = NULL;
-    int rc = locate(c, "lake snapshots", a.pos[0], &wh, &ns, &name);
+    ak_lake_loc_t loc = {0};
+    int rc = locate(c, "lake snapshots", a.pos[0], &loc);
     ak_ice_table_t *t = NULL;
     ak_err_t err;
-    ak_ice_opts_t io = {.warehouse = wh, .ns = ns, .name = name};
-    if (rc == 0 && ak_ice_open(&io, &t, &err))
+    if (rc == 0 && ak_lake_open(&loc, &t, &err))
         rc = ak_cli_fail(&err);
     if (rc == 0) {
         printf("snapshot_id,time,operation,commit_seq,current\n");
@@ -134,9 +128,7 @@ static int cmd_snapshots(ak_cli_t *c, int argc, char **argv)
         rc = fflush(stdout) == 0 ? 0 : 1;
     }
     ak_ice_close(t);
-    ak_free(wh);
-    ak_free(ns);
-    ak_free(name);
+    ak_lake_loc_free(&loc);
     return rc;
 }
 

@@ -132,6 +132,9 @@ typedef struct ak_lake_cfg {
     int64_t snapshot_age_us;     /* older snapshots expire */
     int64_t keep_snapshots;      /* ... but this many are always kept */
     int64_t expire_every_us;     /* how often expiry runs */
+    bool sqlite_catalog;         /* a SQLite (JDBC layout) catalog, else the file-system one */
+    char *catalog_db;            /* its database as written (NULL: <warehouse>/catalog.db) */
+    char *catalog_name;          /* iceberg_tables.catalog_name */
 } ak_lake_cfg_t;
 
 typedef struct ak_output {

@@ -132,6 +132,16 @@ static const ak_option_t lake_opts[] = {
     {"keep_snapshots", AK_OPT_INT, "10", "Snapshots always kept, however old (the newest ones).", 0, NULL, 1, 1000000},
     {"expire_interval", AK_OPT_DURATION, "1m", "How often snapshot expiry runs (after a publish). Bare numbers are "
                                                "seconds."},
+    {"catalog", AK_OPT_ENUM, "file",
+     "Where the table's current metadata file is recorded: `file` (`metadata/v<N>.metadata.json` and "
+     "`version-hint.text`, the file-system catalog layout) or `sqlite` (a row of the JDBC catalog's "
+     "`iceberg_tables` table in a SQLite database). A table is always opened through the catalog it was "
+     "created with.",
+     0, "file|sqlite"},
+    {"catalog_db", AK_OPT_STRING, NULL,
+     "The SQLite catalog's database (`catalog: sqlite`): a path, a `file://` URI or a `jdbc:sqlite:` URI. "
+     "Default: `<warehouse>/catalog.db`."},
+    {"catalog_name", AK_OPT_STRING, "akili", "The table's `catalog_name` in `iceberg_tables` (`catalog: sqlite`)."},
 };
 
 static const ak_option_t retention_opts[] = {
@@ -784,6 +794,15 @@ int ak__load_output(ak__mctx_t *c, const ak_cfg_node_t *v)
         ak_opt_duration(&l, "expire_interval", &o->lake.expire_every_us, c->err))
         return -1;
     o->lake.codec = (ak_lake_codec_t)e;
+    if (ak_opt_enum(&l, "catalog", &e, c->err) || opt_str(c, &l, "catalog_db", &o->lake.catalog_db) ||
+        opt_str(c, &l, "catalog_name", &o->lake.catalog_name))
+        return -1;
+    o->lake.sqlite_catalog = e == 1;
+    if (!o->lake.sqlite_catalog && o->lake.catalog_db)
+        return ak_cfg_errf(c->err, list_item(&l, "catalog_db", 0), "output.lake.catalog_db is for `catalog: sqlite`");
+    if (o->lake.catalog_name && (!*o->lake.catalog_name || strlen(o->lake.catalog_name) > 255))
+        return ak_cfg_errf(c->err, list_item(&l, "catalog_name", 0), "output.lake.catalog_name wants 1 to 255 "
+                           "characters");
     const ak_cfg_node_t *schema = ak_cfg_get(v, "schema");
     if (opt_str(c, &s, "warehouse", &o->warehouse) || load_out_schema(c, o, ak_cfg_is_null(schema) ? NULL : schema) ||
         load_partitions(c, o, &s) || opt_list(c, &s, "primary_key", &o->primary_key, &o->n_primary_key))

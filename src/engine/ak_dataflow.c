@@ -263,18 +263,17 @@ int ak__dataflow_sink(ak_dataflow_t *df, ak_store_t *store, ak_err_t *err)
     if (o->format != AK_OUTPUT_ICEBERG)
         return 0;
     /* the lake table follows the serving one, publish by publish */
-    char *wh = ak_lake_warehouse(o->warehouse, ak_catalog_home(df->rt->cat));
+    ak_lake_loc_t loc;
+    if (ak_lake_locate(o, ak_catalog_home(df->rt->cat), df->rt->prod.namespace_, df->rt->prod.name, &loc, err))
+        return -1;
     const char **pk = ak_calloc(o->n_partition_key + 1, sizeof *pk);
-    if (!wh || !pk) {
-        ak_free(wh);
-        ak_free(pk);
+    if (!pk) {
+        ak_lake_loc_free(&loc);
         return ak_err_nomem(err);
     }
     for (size_t i = 0; i < o->n_partition_key; i++)
         pk[i] = o->partition_key[i].name;
-    ak_lake_sink_opts_t lo = {.warehouse = wh,
-                              .ns = df->rt->prod.namespace_,
-                              .name = df->rt->prod.name,
+    ak_lake_sink_opts_t lo = {.loc = &loc,
                               .ncols = so.ncols,
                               .names = so.names,
                               .types = so.types,
@@ -308,7 +307,7 @@ int ak__dataflow_sink(ak_dataflow_t *df, ak_store_t *store, ak_err_t *err)
         ak_store_sink_set_lake(df->sink, lake);
     else /* the serving table is the truth: it goes on; a later run catches the lake up */
         ak_log_warn(df->rt->prod.name, "%s; this run publishes to the serving table only", le.msg);
-    ak_free(wh);
+    ak_lake_loc_free(&loc);
     ak_free(pk);
     return 0;
 }

@@ -46,8 +46,9 @@ int ak_engine_lake_restore(ak_catalog_t *cat, const char *product, int64_t snaps
     rep->previous = -1;
     int64_t t0 = ak_mono_us();
     ak_manifest_t *m = NULL;
-    char *version = NULL, *wh = NULL, *vcopy = NULL, *icopy = NULL, *lcopy = NULL;
+    char *version = NULL, *vcopy = NULL, *icopy = NULL, *lcopy = NULL;
     ak_ice_table_t *t = NULL;
+    ak_lake_loc_t loc = {0};
     ak_store_t *store = NULL;
     ak_store_tx_t *tx = NULL;
     ak_rel_t *rows = NULL;
@@ -63,15 +64,8 @@ int ak_engine_lake_restore(ak_catalog_t *cat, const char *product, int64_t snaps
     if (ak__product_lock(cat, product, &lockfd, err))
         goto done;
     const char *ns = m->product.namespace, *name = m->product.name;
-    if (!(wh = ak_lake_warehouse(m->output.warehouse, ak_catalog_home(cat)))) {
-        ak_err_nomem(err);
+    if (ak_lake_locate(&m->output, ak_catalog_home(cat), ns, name, &loc, err) || ak_lake_open(&loc, &t, err))
         goto done;
-    }
-    ak_ice_opts_t io = {.warehouse = wh, .ns = ns, .name = name};
-    if (ak_ice_open(&io, &t, err)) {
-        ak_err_prefix(err, "lake table %s.%s", ns, name);
-        goto done;
-    }
     long mk = -1;
     if (pick(t, snapshot_id, &rep->snapshot_id, &mk, err)) {
         ak_err_prefix(err, "lake table %s", ak_ice_dir(t));
@@ -91,7 +85,7 @@ int ak_engine_lake_restore(ak_catalog_t *cat, const char *product, int64_t snaps
             goto done;
         }
     }
-    if (ak_lake_read(wh, ns, name, rep->snapshot_id, 0, NULL, NULL, &rows, err))
+    if (ak_lake_read(&loc, rep->snapshot_id, 0, NULL, NULL, &rows, err))
         goto done;
     if (ak_store_open(ak_catalog_home(cat), ns, &store, err))
         goto done;
@@ -139,7 +133,7 @@ done:
         close(lockfd);
     ak_manifest_free(m);
     ak_free(version);
-    ak_free(wh);
+    ak_lake_loc_free(&loc);
     ak_free(vcopy);
     ak_free(icopy);
     ak_free(lcopy);

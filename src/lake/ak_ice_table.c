@@ -1,5 +1,6 @@
 /* ak_ice_table.c - opening (creating or loading) a table, its partition
  * values and data paths, and reading a snapshot's live files. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -209,6 +210,39 @@ static int match_schema(ak_ice_table_t *t, const ak_ice_opts_t *o, ak_err_t *err
     return rc;
 }
 
+/* A table the catalog does not know must not be created over metadata
+ * another catalog committed there: opening it would take that table's
+ * files for orphans. */
+static int foreign_metadata(const ak_ice_table_t *t, ak_err_t *err)
+{
+    char md[AK_ICE_MAX_PATH];
+    snprintf(md, sizeof md, "%s/metadata", t->dir);
+    DIR *d = opendir(md);
+    struct dirent *de;
+    const char *found = NULL;
+    while (d && !found && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (de->d_name[0] != '.' && n > 14 && strcmp(de->d_name + n - 14, ".metadata.json") == 0)
+            found = de->d_name;
+    }
+    int rc = 0;
+    if (found) {
+        char by[AK_ICE_MAX_PATH + 64];
+        if (t->catalog_db)
+            snprintf(by, sizeof by, "the SQLite catalog %s (catalog_name `%s`)", t->catalog_db, t->catalog_name);
+        else
+            snprintf(by, sizeof by, "the file-system catalog (no v<N>.metadata.json)");
+        rc = ak_errf(err, AK_E_STATE,
+                     "%s holds metadata of a table that %s does not record (%s: committed through another catalog); "
+                     "set output.lake.catalog (catalog_db, catalog_name) to the catalog that has it, or move the "
+                     "folder away",
+                     md, by, found);
+    }
+    if (d)
+        closedir(d);
+    return rc;
+}
+
 int ak_ice_open(const ak_ice_opts_t *o, ak_ice_table_t **out, ak_err_t *err)
 {
     *out = NULL;
@@ -256,7 +290,7 @@ int ak_ice_open(const ak_ice_opts_t *o, ak_ice_table_t **out, ak_err_t *err)
             goto out;
     } else if (err->code == AK_E_NOTFOUND && o->schema) {
         ak_err_clear(err);
-        if (create_meta(t, o, err))
+        if (foreign_metadata(t, err) || create_meta(t, o, err))
             goto out;
         for (int i = 0; i < o->schema->n; i++)
             t->colmap[i] = i;

@@ -1,5 +1,5 @@
 // ice_rows.mjs TABLE_DIR [SNAPSHOT_ID] - prints the rows of an Iceberg table
-// as icebird reads them (metadata through version-hint.text, Avro manifests,
+// as icebird reads them (metadata through version-hint.text or $ICE_METADATA, Avro manifests,
 // Parquet data files, equality deletes), one JSON object per line: integers
 // (bigint) as numbers, timestamps as ISO-8601 strings with milliseconds.
 // Also prints, to stderr, the snapshot read and its summary.
@@ -30,7 +30,9 @@ const [tableDir, snap] = process.argv.slice(2);
 installLocalFetch();
 const { icebergMetadata, icebergRead } = await icebird();
 const tableUrl = 'file://' + resolve(tableDir);
-const md = await icebergMetadata({ tableUrl });
+// ICE_METADATA: the metadata file a catalog records (else version-hint.text)
+const metadataFileName = process.env.ICE_METADATA ? process.env.ICE_METADATA.split('/').pop() : undefined;
+const md = await icebergMetadata({ tableUrl, metadataFileName });
 if (snap) md['current-snapshot-id'] = Number(snap);
 const cur = (md.snapshots || []).find((s) => s['snapshot-id'] === md['current-snapshot-id']);
 process.stderr.write(JSON.stringify({ snapshot: md['current-snapshot-id'], summary: cur ? cur.summary : null }) + '\n');

@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -69,13 +70,20 @@ def same(got, want, what):
 
 
 class Lake:
-    def __init__(self, e):
+    def __init__(self, e, catalog_db=None):
         self.e = e
         self.dir = os.path.join(e.home, "lake", "analytics", "user_sessions")
+        self.catalog_db = catalog_db  # a SQLite catalog: icebird reads the metadata file it records
+
+    def env(self):
+        if not self.catalog_db:
+            return None
+        loc = jdbc_location(self.catalog_db)[0]
+        return dict(os.environ, ICE_METADATA=loc)
 
     def icebird(self, snapshot=None):
         p = subprocess.run(["node", os.path.join(HERE, "ice_rows.mjs"), self.dir] + ([str(snapshot)] if snapshot else []),
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=self.env())
         if p.returncode:
             raise Failure(f"icebird could not read the table: {p.stderr[-2000:]}")
         return canon(p.stdout.splitlines())
@@ -92,8 +100,22 @@ class Lake:
 
     def summary(self):
         p = subprocess.run(["node", os.path.join(HERE, "ice_rows.mjs"), self.dir], capture_output=True, text=True,
-                           timeout=120)
+                           timeout=120, env=self.env())
         return json.loads(p.stderr.splitlines()[-1])["summary"]
+
+
+def jdbc_location(db, name="user_sessions"):
+    """(metadata_location, previous_metadata_location) of the table in a
+    SQLite catalog laid out as the Iceberg JDBC catalog's iceberg_tables."""
+    c = sqlite3.connect(db)
+    try:
+        r = c.execute("SELECT metadata_location, previous_metadata_location FROM iceberg_tables WHERE "
+                      "catalog_name = 'lakehouse' AND table_namespace = 'analytics' AND table_name = ?",
+                      (name,)).fetchall()
+    finally:
+        c.close()
+    check(len(r) == 1, f"one iceberg_tables row for the table: {r}")
+    return r[0]
 
 
 def serving_commit(e):
@@ -271,6 +293,60 @@ def table_replaced_whole_replaces_lake_files():
         check(sm.get("total-data-files") == sm.get("added-data-files"), f"only the new files are live: {sm}")
         seqs_ok(e, lake, "after a rebuild")
         all_equal(e, lake, click, prof, "after a rebuild")
+    finally:
+        e.close()
+
+
+@test
+def sqlite_catalog_records_every_snapshot_in_iceberg_tables():
+    """output.lake.catalog: sqlite (a jdbc:sqlite: URI, a catalog name):
+    each commit swaps metadata_location in iceberg_tables (the previous one
+    kept), no version-hint.text is written, icebird reads the table through
+    the recorded file and equals akili lake scan, query and the oracle; the
+    same folder opened through the file-system catalog is refused rather
+    than taken for a new table."""
+    e = tp.Env("lake-sqlcat")
+    try:
+        (c1, p1), (c2, p2) = staged_data(e, 25)
+        click = os.path.join(e.data, "clickstream.ndjson")
+        prof = os.path.join(e.data, "user_profiles.ndjson")
+        feed(click, c1)
+        feed(prof, p1)
+        db = os.path.join(e.dir, "catalog", "iceberg.db")
+        os.makedirs(os.path.dirname(db))
+        opts = f"  lake:\n    catalog: sqlite\n    catalog_db: jdbc:sqlite:file:{db}\n    catalog_name: lakehouse\n"
+        man = tp.manifests_with(e, "output.yaml", "format: iceberg\n", "format: iceberg\n" + opts)
+        e.setup(manifests=man)
+        lake = Lake(e, db)
+        run(e, click)
+        loc1, prev1 = jdbc_location(db)
+        check(re.search(r"/metadata/\d{5}-[0-9a-f-]{36}\.metadata\.json$", loc1) and prev1,
+              f"the catalog records a numbered metadata file and the previous one: {loc1}, {prev1}")
+        check(not os.path.exists(os.path.join(lake.dir, "metadata", "version-hint.text")),
+              "no version-hint.text beside a SQLite catalog")
+        all_equal(e, lake, click, prof, "sqlite catalog, first run")
+        feed(click, c2)
+        feed(prof, p2)
+        run(e, click)
+        loc2, prev2 = jdbc_location(db)
+        check(loc2 != loc1 and os.path.exists(loc2.replace("file:", "", 1)),
+              f"the second run moved the catalog to a new metadata file: {loc1} -> {loc2}")
+        all_equal(e, lake, click, prof, "sqlite catalog, second run")
+        seqs_ok(e, lake, "sqlite catalog")
+        # the file-system catalog finds no table there, and must not make one
+        e2 = tp.Env("lake-sqlcat-fs")
+        try:
+            e2.setup(manifests=tp.manifests_with(e2, "output.yaml", "format: iceberg\n",
+                                                 f"format: iceberg\n  warehouse: {os.path.join(e.home, 'lake')}\n"))
+            shutil.copy(click, e2.data)
+            shutil.copy(prof, e2.data)
+            p = tp.run_once(e2, env={"AKILI_NOW": now_for(click)})
+            check("committed through another catalog" in p.stderr and "output.lake.catalog" in p.stderr,
+                  f"a folder holding another catalog's table is refused with what to do: {p.stderr[-1500:]}")
+            check(jdbc_location(db)[0] == loc2, "and the SQLite catalog's table is untouched")
+            all_equal(e, lake, click, prof, "after the refused open")
+        finally:
+            e2.close()
     finally:
         e.close()
 

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A table's location (the strings are not freed) */
+#define LOC(w, n, t) (&(ak_lake_loc_t){.warehouse = (char *)(w), .ns = (char *)(n), .name = (char *)(t)})
+
 static char g_root[256];
 
 static const char *root(void)
@@ -35,7 +38,7 @@ static ak_lake_sink_t *lake(void)
 {
     char wh[300];
     snprintf(wh, sizeof wh, "%s/lake", root());
-    ak_lake_sink_opts_t o = {wh, "ns", "t", 3, NAMES, TYPES, PKEY, 1};
+    ak_lake_sink_opts_t o = {LOC(wh, "ns", "t"), 3, NAMES, TYPES, PKEY, 1};
     ak_lake_sink_t *l = NULL;
     ak_err_t err;
     if (ak_lake_sink_open(&o, &l, &err))
@@ -77,7 +80,7 @@ static void lake_is_table(ak_store_sink_t *s, int64_t want_rows)
     char wh[300];
     snprintf(wh, sizeof wh, "%s/lake", root());
     AK_CHECK_EQ_INT(ak_store_sink_snapshot(s, &srv, &err), 0);
-    AK_CHECK_EQ_INT(ak_lake_read(wh, "ns", "t", -1, 3, NAMES, TYPES, &lk, &err), 0);
+    AK_CHECK_EQ_INT(ak_lake_read(LOC(wh, "ns", "t"), -1, 3, NAMES, TYPES, &lk, &err), 0);
     if (!srv || !lk) {
         ak_rel_free(srv);
         ak_rel_free(lk);

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A table's location (the strings are not freed) */
+#define LOC(w, n, t) (&(ak_lake_loc_t){.warehouse = (char *)(w), .ns = (char *)(n), .name = (char *)(t)})
+
 static char g_root[256];
 
 static const char *root(void)
@@ -28,7 +31,7 @@ static const char *const PKEY[] = {"session_start_date", "country"};
 
 static ak_lake_sink_t *open_sink(const char *name)
 {
-    ak_lake_sink_opts_t o = {root(), "analytics", name, 4, NAMES, TYPES, PKEY, 2};
+    ak_lake_sink_opts_t o = {LOC(root(), "analytics", name), 4, NAMES, TYPES, PKEY, 2};
     ak_lake_sink_t *l = NULL;
     ak_err_t err;
     if (ak_lake_sink_open(&o, &l, &err))
@@ -49,7 +52,7 @@ static int64_t count(const char *name, const char *u, int64_t v, int64_t *total)
 {
     ak_rel_t *r = NULL;
     ak_err_t err;
-    if (ak_lake_read(root(), "analytics", name, -1, 4, NAMES, TYPES, &r, &err)) {
+    if (ak_lake_read(LOC(root(), "analytics", name), -1, 4, NAMES, TYPES, &r, &err)) {
         fprintf(stderr, "read: %s\n", err.msg);
         return -1;
     }
@@ -139,9 +142,7 @@ AK_TEST(append_delete_readd_and_commit_numbers)
 static ak_lake_sink_t *open_maint_sink(const char *name)
 {
     static const char *const SORT[] = {"session_start", "views"};
-    ak_lake_sink_opts_t o = {.warehouse = root(),
-                             .ns = "analytics",
-                             .name = name,
+    ak_lake_sink_opts_t o = {.loc = LOC(root(), "analytics", name),
                              .ncols = 4,
                              .names = NAMES,
                              .types = TYPES,
@@ -242,25 +243,47 @@ AK_TEST(read_missing_table_and_snapshot)
 {
     ak_rel_t *r = NULL;
     ak_err_t err;
-    AK_CHECK(ak_lake_read(root(), "analytics", "none", -1, 0, NULL, NULL, &r, &err) != 0);
+    AK_CHECK(ak_lake_read(LOC(root(), "analytics", "none"), -1, 0, NULL, NULL, &r, &err) != 0);
     AK_CHECK(r == NULL);
     ak_lake_sink_t *l = open_sink("t2");
     AK_CHECK(l != NULL);
     ak_lake_sink_free(l);
-    AK_CHECK(ak_lake_read(root(), "analytics", "t2", 12345, 0, NULL, NULL, &r, &err) != 0);
-    AK_CHECK_EQ_INT(ak_lake_read(root(), "analytics", "t2", -1, 0, NULL, NULL, &r, &err), 0);
+    AK_CHECK(ak_lake_read(LOC(root(), "analytics", "t2"), 12345, 0, NULL, NULL, &r, &err) != 0);
+    AK_CHECK_EQ_INT(ak_lake_read(LOC(root(), "analytics", "t2"), -1, 0, NULL, NULL, &r, &err), 0);
     AK_CHECK(r && r->nrows == 0 && r->ncols == 4);
     ak_rel_free(r);
 }
 
-AK_TEST(warehouse_default_and_uri)
+AK_TEST(locate_defaults_and_uris)
 {
-    char *w = ak_lake_warehouse(NULL, "/h");
-    AK_CHECK_STR(w, "/h/lake");
-    ak_free(w);
-    w = ak_lake_warehouse("file:///x/y", "/h");
-    AK_CHECK_STR(w, "/x/y");
-    ak_free(w);
+    ak_output_t o = {0};
+    ak_lake_loc_t l;
+    ak_err_t err;
+    AK_CHECK_EQ_INT(ak_lake_locate(&o, "/h", "ns", "t", &l, &err), 0);
+    AK_CHECK_STR(l.warehouse, "/h/lake");
+    AK_CHECK_STR(l.ns, "ns");
+    AK_CHECK_STR(l.name, "t");
+    AK_CHECK(l.catalog_db == NULL && l.catalog_name == NULL);
+    ak_lake_loc_free(&l);
+    o.warehouse = (char *)"file:///x/y";
+    o.lake.sqlite_catalog = true;
+    AK_CHECK_EQ_INT(ak_lake_locate(&o, "/h", "ns", "t", &l, &err), 0);
+    AK_CHECK_STR(l.warehouse, "/x/y");
+    AK_CHECK_STR(l.catalog_db, "/x/y/catalog.db");
+    AK_CHECK_STR(l.catalog_name, "akili");
+    ak_lake_loc_free(&l);
+    o.lake.catalog_db = (char *)"jdbc:sqlite:file:/c/cat.db?journal_mode=WAL";
+    o.lake.catalog_name = (char *)"prod";
+    AK_CHECK_EQ_INT(ak_lake_locate(&o, "/h", "ns", "t", &l, &err), 0);
+    AK_CHECK_STR(l.catalog_db, "/c/cat.db");
+    AK_CHECK_STR(l.catalog_name, "prod");
+    ak_lake_loc_free(&l);
+    o.lake.catalog_db = (char *)"jdbc:sqlite:rel/x.db";
+    AK_CHECK_EQ_INT(ak_lake_locate(&o, "/h", "ns", "t", &l, &err), 0);
+    AK_CHECK_STR(l.catalog_db, "rel/x.db");
+    ak_lake_loc_free(&l);
+    o.lake.catalog_db = (char *)"jdbc:sqlite:?x=1";
+    AK_CHECK(ak_lake_locate(&o, "/h", "ns", "t", &l, &err) != 0 && err.code == AK_E_USAGE);
 }
 
 int main(void)

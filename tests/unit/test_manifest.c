@@ -433,6 +433,10 @@ AK_TEST(columns_and_keys)
     AK_CHECK_STR(subst("output.yaml", "    - session_start_date\n", "    - session_start_day\n    - session_end_hour\n    - exit_page_date\n"),
                  "output.yaml:7:7: partition key `exit_page_date` is neither an output column nor `<column>_date` (or "
                  "_day, _hour, _month, _year) of a date or timestamp output column");
+    AK_CHECK_STR(subst("output.yaml", "  retention:", "  lake:\n    catalog_db: /x/c.db\n  retention:"),
+                 "output.yaml:8:17: output.lake.catalog_db is for `catalog: sqlite`");
+    AK_CHECK_STR(subst("output.yaml", "  retention:", "  lake:\n    catalog: jdbc\n  retention:"),
+                 "output.yaml:8:14: `catalog` must be one of `file` or `sqlite`, got `jdbc`");
     AK_CHECK_STR(subst("serving.yaml", "[session_start, country]", "[session_start, contry]"),
                  "serving.yaml:10:38: index column `contry` is not an output column; did you mean `country`?");
     AK_CHECK_STR(subst("output.yaml", "  retention:", "  primary_key: [user_id, sesion_num]\n  retention:"),

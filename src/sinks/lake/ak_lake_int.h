@@ -49,6 +49,11 @@ struct ak_lake_sink {
 };
 
 
+/* The rows of an open table at a snapshot (-1: the current one); see
+ * ak_lake_read. */
+int ak__lake_read_table(ak_ice_table_t *t, int64_t snapshot_id, int ncols, const char *const *names,
+                        const ak_type_t *types, ak_rel_t **out, ak_err_t *err);
+
 /* The rows of live files into r (r's columns, matched by name): data files
  * minus the rows equality deletes of later sequence numbers match. */
 int ak__lake_read_files(const ak_ice_live_t *const *files, size_t n, ak_rel_t *r, ak_err_t *err);

@@ -163,28 +163,47 @@ done:
     return rc;
 }
 
-int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_t snapshot_id, int ncols,
-                 const char *const *names, const ak_type_t *types, ak_rel_t **out, ak_err_t *err)
+int ak_lake_open(const ak_lake_loc_t *loc, ak_ice_table_t **out, ak_err_t *err)
+{
+    ak_ice_opts_t io = {.warehouse = loc->warehouse,
+                        .ns = loc->ns,
+                        .name = loc->name,
+                        .catalog_db = loc->catalog_db,
+                        .catalog_name = loc->catalog_name};
+    if (ak_ice_open(&io, out, err))
+        return ak_err_prefix(err, "lake table %s.%s", loc->ns, loc->name);
+    return 0;
+}
+
+int ak_lake_read(const ak_lake_loc_t *loc, int64_t snapshot_id, int ncols, const char *const *names,
+                 const ak_type_t *types, ak_rel_t **out, ak_err_t *err)
 {
     *out = NULL;
-    ak_ice_opts_t io = {.warehouse = warehouse, .ns = ns, .name = name};
-    ak_ice_table_t *t = NULL;
+    ak_ice_table_t *t;
+    if (ak_lake_open(loc, &t, err))
+        return -1;
+    int rc = ak__lake_read_table(t, snapshot_id, ncols, names, types, out, err);
+    ak_ice_close(t);
+    return rc;
+}
+
+int ak__lake_read_table(ak_ice_table_t *t, int64_t snapshot_id, int ncols, const char *const *names,
+                        const ak_type_t *types, ak_rel_t **out, ak_err_t *err)
+{
+    *out = NULL;
     ak_ice_scan_t *s = NULL;
     ak_rel_t *r = NULL;
     const char **tn = NULL;
     ak_type_t *tt = NULL;
     const ak_ice_live_t **files = NULL;
     int rc = -1;
-    if (ak_ice_open(&io, &t, err)) {
-        ak_err_prefix(err, "lake table %s.%s", ns, name);
-        goto done;
-    }
+    const char *dir = ak_ice_dir(t);
     if (snapshot_id >= 0 && ak_ice_current_snapshot(t) >= 0) {
         bool found = false;
         for (size_t i = 0; i < ak_ice_snapshot_count(t); i++)
             found |= ak_ice_snapshot_id(t, i) == snapshot_id;
         if (!found) {
-            ak_errf(err, AK_E_NOTFOUND, "lake table %s.%s has no snapshot %lld", ns, name, (long long)snapshot_id);
+            ak_errf(err, AK_E_NOTFOUND, "lake table %s has no snapshot %lld", dir, (long long)snapshot_id);
             goto done;
         }
     }
@@ -198,8 +217,8 @@ int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_
         for (int i = 0; i < ncols; i++) {
             tn[i] = ak_ice_column_name(t, i);
             if ((tt[i] = ak_ice_column_type(t, i)) == AK_TYPE__COUNT) {
-                ak_errf(err, AK_E_UNSUPPORTED, "lake table %s.%s: column `%s` has a type akili does not read", ns,
-                        name, tn[i]);
+                ak_errf(err, AK_E_UNSUPPORTED, "lake table %s: column `%s` has a type akili does not read", dir,
+                        tn[i]);
                 goto done;
             }
         }
@@ -212,7 +231,7 @@ int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_
     for (size_t i = 0; i < nf; i++)
         files[i] = ak_ice_scan_file(s, i);
     if (ak__lake_read_files(files, nf, r, err)) {
-        ak_err_prefix(err, "lake table %s.%s", ns, name);
+        ak_err_prefix(err, "lake table %s", dir);
         goto done;
     }
     *out = r;
@@ -225,7 +244,6 @@ done:
     ak_free(files);
     ak_rel_free(r);
     ak_ice_scan_free(s);
-    ak_ice_close(t);
     ak_free(tn);
     ak_free(tt);
     return rc;

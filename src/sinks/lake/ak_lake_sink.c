@@ -65,16 +65,19 @@ int ak_lake_sink_open(const ak_lake_sink_opts_t *o, ak_lake_sink_t **out, ak_err
         if (ak_schema_add(&sc, o->names[i], o->types[i], false, false))
             goto nomem;
     }
-    ak_ice_opts_t io = {.warehouse = o->warehouse,
-                        .ns = o->ns,
-                        .name = o->name,
+    const ak_lake_loc_t *lc = o->loc;
+    ak_ice_opts_t io = {.warehouse = lc->warehouse,
+                        .ns = lc->ns,
+                        .name = lc->name,
+                        .catalog_db = lc->catalog_db,
+                        .catalog_name = lc->catalog_name,
                         .schema = &sc,
                         .partition_key = o->partition_key,
                         .n_partition_key = o->n_partition_key,
                         .sort_key = o->sort_key,
                         .n_sort_key = o->n_sort_key};
     if (ak_ice_open(&io, &l->t, err)) {
-        ak_err_prefix(err, "lake table %s.%s", o->ns, o->name);
+        ak_err_prefix(err, "lake table %s.%s", lc->ns, lc->name);
         goto done;
     }
     l->npart = ak_ice_npartition(l->t);
@@ -128,18 +131,66 @@ void ak_lake_sink_free(ak_lake_sink_t *l)
 
 const char *ak_lake_sink_dir(const ak_lake_sink_t *l) { return ak_ice_dir(l->t); }
 
-char *ak_lake_warehouse(const char *configured, const char *home)
+/* A configured path: a file:// URI (or jdbc:sqlite:file:...) as a path. */
+static char *path_of(const char *configured)
 {
-    if (configured) {
-        if (strncmp(configured, "file://", 7) == 0)
-            configured += 7;
-        return ak_strdup(configured);
+    if (strncmp(configured, "jdbc:sqlite:", 12) == 0) {
+        configured += 12;
+        if (strncmp(configured, "file:", 5) == 0 && strncmp(configured, "file://", 7) != 0)
+            configured += 5;
     }
-    size_t n = strlen(home) + 8;
+    if (strncmp(configured, "file://", 7) == 0)
+        configured += 7;
+    size_t n = strcspn(configured, "?"); /* JDBC URI parameters */
+    char *p = ak_malloc(n + 1);
+    if (p) {
+        memcpy(p, configured, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static char *joined(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
     char *p = ak_malloc(n);
     if (p)
-        snprintf(p, n, "%s/lake", home);
+        snprintf(p, n, "%s/%s", a, b);
     return p;
+}
+
+int ak_lake_locate(const ak_output_t *o, const char *home, const char *ns, const char *name, ak_lake_loc_t *out,
+                   ak_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    out->warehouse = o->warehouse ? path_of(o->warehouse) : joined(home, "lake");
+    out->ns = ak_strdup(ns);
+    out->name = ak_strdup(name);
+    bool ok = out->warehouse && out->ns && out->name;
+    if (ok && o->lake.sqlite_catalog) {
+        out->catalog_db = o->lake.catalog_db ? path_of(o->lake.catalog_db) : joined(out->warehouse, "catalog.db");
+        out->catalog_name = ak_strdup(o->lake.catalog_name ? o->lake.catalog_name : "akili");
+        ok = out->catalog_db && out->catalog_name;
+        if (ok && !*out->catalog_db) {
+            ak_lake_loc_free(out);
+            return ak_errf(err, AK_E_USAGE, "output.lake.catalog_db `%s` names no file", o->lake.catalog_db);
+        }
+    }
+    if (!ok) {
+        ak_lake_loc_free(out);
+        return ak_err_nomem(err);
+    }
+    return 0;
+}
+
+void ak_lake_loc_free(ak_lake_loc_t *l)
+{
+    ak_free(l->warehouse);
+    ak_free(l->catalog_db);
+    ak_free(l->catalog_name);
+    ak_free(l->ns);
+    ak_free(l->name);
+    memset(l, 0, sizeof *l);
 }
 
 int64_t ak_lake_sink_commit(const ak_lake_sink_t *l)
@@ -439,18 +490,7 @@ done:
 
 int ak_lake_sink_rows(ak_lake_sink_t *l, ak_rel_t **out, ak_err_t *err)
 {
-    const char *dir = ak_ice_dir(l->t);
-    /* <warehouse>/<ns>/<name> */
-    char *wh = ak_strdup(dir);
-    if (!wh)
-        return ak_err_nomem(err);
-    char *s2 = strrchr(wh, '/');
-    *s2 = 0;
-    char *s1 = strrchr(wh, '/');
-    *s1 = 0;
-    int rc = ak_lake_read(wh, s1 + 1, s2 + 1, -1, l->ncols, (const char *const *)l->names, l->types, out, err);
-    ak_free(wh);
-    return rc;
+    return ak__lake_read_table(l->t, -1, l->ncols, (const char *const *)l->names, l->types, out, err);
 }
 
 int ak__lake_props(const ak_lake_sink_t *l, char **props, size_t *n, ak_err_t *err)

@@ -27,10 +27,12 @@
 #include <stdint.h>
 
 #include "ak_error.h"
+#include "ak_manifest.h"
 #include "ak_sql.h"
 #include "ak_value.h"
 
 typedef struct ak_lake_sink ak_lake_sink_t;
+struct ak_ice_table;
 
 /* Keeping the table small: after a snapshot, partitions that gathered
  * compact_files small files (below target_file_bytes; delete files count)
@@ -43,8 +45,22 @@ typedef struct ak_lake_maint {
     int64_t snapshot_age_us, keep_snapshots, expire_every_us;
 } ak_lake_maint_t;
 
+/* Where a product's lake table is: <warehouse>/<ns>/<name>, its current
+ * metadata recorded by the file-system catalog (catalog_db NULL) or in a
+ * SQLite catalog's iceberg_tables.  All owned (ak_lake_loc_free). */
+typedef struct ak_lake_loc {
+    char *warehouse, *catalog_db, *catalog_name, *ns, *name;
+} ak_lake_loc_t;
+
+/* From output.warehouse and output.lake's catalog keys: the warehouse
+ * defaults to <home>/lake, a SQLite catalog's database to
+ * <warehouse>/catalog.db (file:// and jdbc:sqlite: prefixes are taken off). */
+int ak_lake_locate(const ak_output_t *o, const char *home, const char *ns, const char *name, ak_lake_loc_t *out,
+                   ak_err_t *err);
+void ak_lake_loc_free(ak_lake_loc_t *l);
+
 typedef struct ak_lake_sink_opts {
-    const char *warehouse, *ns, *name;
+    const ak_lake_loc_t *loc;
     int ncols;
     const char *const *names;
     const ak_type_t *types;
@@ -64,10 +80,6 @@ typedef struct ak_lake_report {
     int64_t expired_rows, dropped_files; /* retention: deletes not written, files dropped */
     bool replaced;
 } ak_lake_report_t;
-
-/* The warehouse folder: output.warehouse (a folder or a file:// URI) if
- * set, else <home>/lake.  Owned by the caller (ak_free); NULL on OOM. */
-char *ak_lake_warehouse(const char *configured, const char *home);
 
 /* Creates the table if absent (or checks its columns). */
 int ak_lake_sink_open(const ak_lake_sink_opts_t *o, ak_lake_sink_t **out, ak_err_t *err);
@@ -123,7 +135,10 @@ int ak_lake_sink_rows(ak_lake_sink_t *l, ak_rel_t **out, ak_err_t *err);
  * the live data files and applying the equality deletes of later sequence
  * numbers; columns matched by name to names/types (names NULL: the
  * table's columns).  A table that does not exist is AK_E_NOTFOUND. */
-int ak_lake_read(const char *warehouse, const char *ns, const char *name, int64_t snapshot_id, int ncols,
-                 const char *const *names, const ak_type_t *types, ak_rel_t **out, ak_err_t *err);
+int ak_lake_read(const ak_lake_loc_t *loc, int64_t snapshot_id, int ncols, const char *const *names,
+                 const ak_type_t *types, ak_rel_t **out, ak_err_t *err);
+
+/* Opens the table for reading (NULL schema: as it is). */
+int ak_lake_open(const ak_lake_loc_t *loc, struct ak_ice_table **out, ak_err_t *err);
 
 #endif
